@@ -1,0 +1,91 @@
+//! The command line: clap structs only, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Shiplane — the release control plane for services shipped to Kubernetes through GitOps.
+///
+/// One hand-written `shiplane.yaml` describes services and lanes; Shiplane plans what each commit
+/// affects, records images by digest, and writes each lane's desired state to a GitOps repository.
+#[derive(Debug, Parser)]
+#[command(
+    name = "shiplane",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Examples:\n  shiplane check                      validate ./shiplane.yaml\n  shiplane check --intent deploy/shiplane.json --json\n  shiplane init --write               propose a starter intent for this repository\n  shiplane plan --base origin/main    which services this branch affects\n\nExit codes: 0 ok, 1 failure, 2 usage or validation error, 3 policy refusal."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Path of the intent file [default: shiplane.yaml, shiplane.json, deploy/shiplane.yaml or
+    /// deploy/shiplane.json from the repository root]
+    #[arg(long, global = true, value_name = "PATH", env = "SHIPLANE_INTENT")]
+    pub intent: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// When to use colour
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the intent file: every problem at once, at its line and column
+    #[command(
+        after_help = "Examples:\n  shiplane check\n  shiplane check --intent ../shared/examples/miker.yaml\n  shiplane check --show-effective          print the model after inheritance\n  shiplane check --json                    diagnostics as JSON objects\n\nExit status: 0 when valid (warnings allowed), 2 when invalid."
+    )]
+    Check(CheckArgs),
+    /// Print the JSON Schema of the intent file
+    #[command(
+        after_help = "Examples:\n  shiplane schema > shiplane.schema.json\n  # in VS Code (YAML extension), first line of shiplane.yaml:\n  # yaml-language-server: $schema=./shiplane.schema.json"
+    )]
+    Schema,
+    /// Propose a starter intent by scanning the repository
+    #[command(
+        after_help = "Examples:\n  shiplane init                 print the proposal\n  shiplane init --write         write it to shiplane.yaml\n  shiplane init --write --force overwrite an existing intent file"
+    )]
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also print the effective model (inheritance and defaults resolved)
+    #[arg(long)]
+    pub show_effective: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Repository to scan [default: the repository root of the working directory]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Write the proposal to shiplane.yaml instead of printing it
+    #[arg(long)]
+    pub write: bool,
+    /// Overwrite an existing intent file (with --write)
+    #[arg(long, requires = "write")]
+    pub force: bool,
+}

@@ -1,0 +1,91 @@
+//! `shiplane check`: validates the intent and reports every problem at once.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use shiplane_intent::diagnostic;
+
+use crate::cli::CheckArgs;
+use crate::intent_file;
+use crate::output::{CliError, EXIT_INVALID, Output};
+
+pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
+    let file = intent_file::read(intent)?;
+    let loaded = shiplane_intent::load_str(&file.text);
+    let (errors, warnings) = diagnostic::counts(&loaded.diagnostics);
+    let valid = loaded.is_valid();
+
+    if out.json {
+        let mut doc = serde_json::json!({
+            "file": file.display,
+            "valid": valid,
+            "errors": errors,
+            "warnings": warnings,
+            "diagnostics": diagnostic::to_json(&loaded.diagnostics, &file.display),
+        });
+        if args.show_effective {
+            doc["effective"] = serde_json::to_value(&loaded.effective).unwrap_or_default();
+        }
+        out.print_json(&doc);
+    } else {
+        eprint!(
+            "{}",
+            diagnostic::render_human(
+                &loaded.diagnostics,
+                &file.display,
+                &file.text,
+                out.color_stderr()
+            )
+        );
+        if args.show_effective {
+            if let Some(eff) = &loaded.effective {
+                println!("{}", serde_json::to_string_pretty(eff).unwrap_or_default());
+            }
+        }
+        let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+        if valid {
+            let eff = loaded.effective.as_ref();
+            let services = eff.map_or(0, |e| e.services.len());
+            let lanes = eff.map_or(0, |e| e.lanes.len());
+            let templates = eff.map_or(0, |e| e.lanes.values().filter(|l| l.template).count());
+            let tmpl = if templates > 0 {
+                format!(" ({templates} template)")
+            } else {
+                String::new()
+            };
+            let warn = if warnings > 0 {
+                format!(", {}", plural(warnings, "warning"))
+            } else {
+                String::new()
+            };
+            println!(
+                "{} {}: valid — {}, {}{tmpl}{warn}",
+                out.paint(Output::ok_style(), "✓"),
+                file.display,
+                plural(services, "service"),
+                plural(lanes, "lane"),
+            );
+        } else {
+            eprintln!(
+                "{}: {} has {}{}",
+                if out.color_stderr() {
+                    "\u{1b}[1;91merror\u{1b}[0m"
+                } else {
+                    "error"
+                },
+                file.display,
+                plural(errors, "error"),
+                if warnings > 0 {
+                    format!(" and {}", plural(warnings, "warning"))
+                } else {
+                    String::new()
+                },
+            );
+        }
+    }
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_INVALID)
+    })
+}

@@ -1,0 +1,15 @@
+//! `shiplane schema`: the intent's JSON Schema, generated from the model.
+
+use std::process::ExitCode;
+
+use crate::output::{CliError, Output};
+
+pub fn run(_out: &Output) -> Result<ExitCode, CliError> {
+    // The schema is JSON whether or not `--json` was given.
+    let schema = shiplane_intent::intent_schema();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}

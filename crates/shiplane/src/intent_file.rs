@@ -1,0 +1,106 @@
+//! Finding and reading the intent file. The only filesystem access on the intent's path; the
+//! intent crate itself is pure.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use shiplane_intent::INTENT_FILE_NAMES;
+use shiplane_intent::node::Limits;
+
+use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID};
+
+/// An intent file's text and how to name it to the user.
+pub struct IntentFile {
+    pub path: PathBuf,
+    pub display: String,
+    pub text: String,
+}
+
+/// The repository root of `start` (the nearest ancestor with `.git`), or `start` itself.
+pub fn repo_root(start: &Path) -> PathBuf {
+    start
+        .ancestors()
+        .find(|a| a.join(".git").exists())
+        .unwrap_or(start)
+        .to_path_buf()
+}
+
+/// Locates the intent: `--intent` when given, else the first of the standard names at the
+/// repository root.
+pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| {
+        CliError::new(
+            EXIT_FAILURE,
+            format!("cannot read the working directory: {e}"),
+        )
+    })?;
+    let root = repo_root(&cwd);
+    INTENT_FILE_NAMES
+        .iter()
+        .map(|n| root.join(n))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            CliError::new(
+                EXIT_INVALID,
+                format!("no intent file found in {}", root.display()),
+            )
+            .help(format!(
+                "looked for {}; create one with `shiplane init --write`, or pass `--intent PATH`",
+                INTENT_FILE_NAMES.join(", ")
+            ))
+        })
+}
+
+/// Reads the intent, refusing oversized files before reading them.
+pub fn read(explicit: Option<&Path>) -> Result<IntentFile, CliError> {
+    let path = locate(explicit)?;
+    let display = display_path(&path);
+    let limit = Limits::default().max_bytes;
+    let file = std::fs::File::open(&path).map_err(|e| {
+        CliError::new(
+            EXIT_INVALID,
+            format!("cannot open intent file {display}: {e}"),
+        )
+        .help("check the path given to --intent")
+    })?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > limit as u64 {
+        return Err(CliError::new(
+            EXIT_INVALID,
+            format!("{display} is {size} bytes; intent files are limited to {limit} bytes"),
+        )
+        .help(
+            "an intent file holds intent only; generated data belongs in the GitOps repository",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::new(EXIT_FAILURE, format!("cannot read {display}: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        CliError::new(
+            EXIT_INVALID,
+            format!(
+                "{display} is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    Ok(IntentFile {
+        path,
+        display,
+        text,
+    })
+}
+
+/// A path as the user would type it: relative to the working directory when inside it.
+pub fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    cwd.and_then(|c| path.strip_prefix(&c).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}

@@ -1,0 +1,20 @@
+//! The `shiplane` binary: parses the command line and hands it to one module per command.
+//! Everything interesting lives in the library crates; this is glue.
+
+mod cli;
+mod commands;
+mod intent_file;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let out = output::Output::new(cli.global.json, cli.global.color);
+    match commands::run(cli, &out) {
+        Ok(code) => code,
+        Err(err) => out.fail(&err),
+    }
+}
