@@ -297,12 +297,21 @@ pub fn read(src: &str, limits: Limits) -> Result<Node, ReadError> {
     let mut documents = 0usize;
 
     while let Some(ev) = parser.next_event() {
-        let (event, yspan) = ev.map_err(|e| ReadError::Syntax {
-            message: e.info().to_owned(),
-            span: {
-                let p = pos(*e.marker());
-                Span { start: p, end: p }
-            },
+        let (event, yspan) = ev.map_err(|e| {
+            let p = pos(*e.marker());
+            let span = Span { start: p, end: p };
+            // The scanner has its own nesting guard for flow collections; it is the same refusal.
+            if e.info().contains("recursion limit") {
+                ReadError::TooDeep {
+                    span,
+                    limit: limits.max_depth,
+                }
+            } else {
+                ReadError::Syntax {
+                    message: e.info().to_owned(),
+                    span,
+                }
+            }
         })?;
         let span = Span::from_yaml(yspan);
         let completed: Option<(Node, usize)> = match event {

@@ -773,7 +773,7 @@ impl Ctx<'_> {
                 }
                 self.template(&["lanes", name, "tags", &i.to_string()], t, &allowed, &me);
             }
-            if let Some(ns) = &lane.namespace {
+            if let Some(ns) = lane.namespace.as_ref().filter(|ns| lane.template || !ns.contains("{name}")) {
                 self.template(&["lanes", name, "namespace"], ns, instance, &[]);
             }
             if let Some(p) = lane.gitops.as_ref().and_then(|g| g.path.as_ref()) {

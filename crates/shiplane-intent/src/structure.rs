@@ -325,6 +325,9 @@ impl<'s> Walker<'s> {
     ) {
         let props = schema.get("properties").and_then(J::as_object);
         let additional = schema.get("additionalProperties");
+        // A misspelt required key is one problem, not two: remember what unknown keys were
+        // probably meant to be, and do not also report those as missing.
+        let mut meant: Vec<&str> = Vec::new();
         for (k, v) in node.entries() {
             path.push(k.name.clone());
             if let Some(p) = props.and_then(|p| p.get(&k.name)) {
@@ -332,6 +335,9 @@ impl<'s> Walker<'s> {
             } else {
                 match additional {
                     Some(J::Bool(false)) => {
+                        if let Some(c) = props.and_then(|p| closest(&k.name, p.keys().map(String::as_str))) {
+                            meant.push(c);
+                        }
                         let d = self.unknown_key(props, &k.name, k.span, &path[..path.len() - 1]);
                         self.fail(path, out, d);
                     }
@@ -343,7 +349,7 @@ impl<'s> Walker<'s> {
         }
         if let Some(required) = schema.get("required").and_then(J::as_array) {
             for r in required.iter().filter_map(J::as_str) {
-                if node.get(r).is_none() {
+                if node.get(r).is_none() && !meant.contains(&r) {
                     let what = props
                         .and_then(|p| p.get(r))
                         .map(|p| self.resolve(p))

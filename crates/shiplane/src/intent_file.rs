@@ -11,7 +11,6 @@ use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID};
 
 /// An intent file's text and how to name it to the user.
 pub struct IntentFile {
-    pub path: PathBuf,
     pub display: String,
     pub text: String,
 }

@@ -9,8 +9,6 @@ use anstyle::{AnsiColor, Style};
 
 use crate::cli::ColorChoice;
 
-/// Exit status: success.
-pub const EXIT_OK: u8 = 0;
 /// Exit status: the work failed (I/O, network, git).
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit status: bad usage or an invalid intent.
@@ -76,11 +74,6 @@ impl Output {
     /// Whether stderr gets colour.
     pub fn color_stderr(&self) -> bool {
         self.color_stderr
-    }
-
-    /// Whether stdout gets colour.
-    pub fn color_stdout(&self) -> bool {
-        self.color_stdout
     }
 
     /// `text` in `style` when stdout is coloured.
