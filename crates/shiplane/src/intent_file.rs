@@ -88,11 +88,7 @@ pub fn read(explicit: Option<&Path>) -> Result<IntentFile, CliError> {
             ),
         )
     })?;
-    Ok(IntentFile {
-        path,
-        display,
-        text,
-    })
+    Ok(IntentFile { display, text })
 }
 
 /// A path as the user would type it: relative to the working directory when inside it.
