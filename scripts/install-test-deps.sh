@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the real components the tests run against, from Debian's archive. Idempotent: it
+# installs only what is missing, so a warm machine pays nothing.
+set -euo pipefail
+
+need=()
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  echo "installing: ${need[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# Tests create commits; give git an identity when the machine has none.
+git config --global user.name >/dev/null 2>&1 || git config --global user.name "Shiplane CI"
+git config --global user.email >/dev/null 2>&1 || git config --global user.email "ci@shiplane.invalid"
+git config --global init.defaultBranch >/dev/null 2>&1 || git config --global init.defaultBranch main
