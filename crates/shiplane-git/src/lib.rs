@@ -1,0 +1,287 @@
+//! The git adapter for reading: revisions, trees, ancestry and shallowness, in-process with
+//! `gix`.
+//!
+//! This crate owns every git read Shiplane does while planning and must stay the only code that
+//! touches a repository for that. It must not know about services, globs or fingerprints: it
+//! turns a commit into a [`TreeListing`] (the planning core's input type) and answers history
+//! questions. Nothing here spawns `git` except [`deepen`], the explicit `--deepen` path, because
+//! in-process reads are an order of magnitude faster than a subprocess and need no `git` binary.
+
+mod error;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gix::prelude::FindExt as _;
+use shiplane_plan::{EntryMode, Oid, TreeListing, TreeListingBuilder};
+
+pub use error::{GitError, Source};
+
+/// An open repository.
+pub struct Repo {
+    repo: gix::Repository,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn oid(id: gix::ObjectId) -> Oid {
+    // Only SHA-1 is compiled in, so every id has 20 bytes.
+    Oid::from_bytes(id.as_bytes()).unwrap_or(Oid([0; 20]))
+}
+
+fn gix_id(id: Oid) -> gix::ObjectId {
+    gix::ObjectId::from_bytes_or_panic(&id.0)
+}
+
+fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> Source {
+    Box::new(e)
+}
+
+impl Repo {
+    /// Opens the repository containing `path` (searching upwards, like `git`).
+    pub fn discover(path: &Path) -> Result<Repo, GitError> {
+        let repo = gix::discover(path).map_err(|e| GitError::Open {
+            path: path.to_owned(),
+            source: boxed(e),
+        })?;
+        let shown = repo.workdir().unwrap_or_else(|| repo.git_dir()).to_owned();
+        Ok(Repo { repo, path: shown })
+    }
+
+    /// The work tree (or, for a bare repository, the git directory): what messages show.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Resolves `rev` (`HEAD`, a branch, a tag, a full or short id, `HEAD~1`, `main^2`) to a
+    /// commit id. In a shallow clone, a revision beyond the boundary is a [`GitError::Shallow`].
+    pub fn resolve(&self, rev: &str) -> Result<Oid, GitError> {
+        let id = match self.repo.rev_parse_single(rev) {
+            Ok(id) => id,
+            Err(e) => {
+                if self.is_shallow() && looks_like_history(rev) {
+                    return Err(GitError::Shallow {
+                        what: format!("revision `{rev}` is not available ({e})"),
+                        repo: self.path.clone(),
+                    });
+                }
+                return Err(GitError::RevisionNotFound {
+                    rev: rev.to_owned(),
+                    repo: self.path.clone(),
+                    source: boxed(e),
+                });
+            }
+        };
+        let object = id.object().map_err(|e| GitError::RevisionNotFound {
+            rev: rev.to_owned(),
+            repo: self.path.clone(),
+            source: boxed(e),
+        })?;
+        let commit = object.peel_to_commit().map_err(|e| GitError::NotACommit {
+            rev: rev.to_owned(),
+            repo: self.path.clone(),
+            source: boxed(e),
+        })?;
+        Ok(oid(commit.id))
+    }
+
+    /// True when the repository is a shallow clone (`.git/shallow` is not empty).
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow().unwrap_or(false)
+    }
+
+    /// The commits whose parents a shallow clone lacks (empty when not shallow).
+    pub fn shallow_commits(&self) -> Vec<Oid> {
+        match self.repo.shallow_commits() {
+            Ok(Some(commits)) => commits.iter().map(|id| oid(*id)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The parents of `commit` as recorded in it (two or more for a merge, none for a root).
+    pub fn parents(&self, commit: Oid) -> Result<Vec<Oid>, GitError> {
+        let c = self.commit(commit)?;
+        Ok(c.parent_ids().map(|id| oid(id.detach())).collect())
+    }
+
+    /// True when some parent of `commit` is not in the repository: it is on a shallow boundary
+    /// (or the object store is incomplete). A root commit has no missing parents.
+    pub fn parents_missing(&self, commit: Oid) -> Result<bool, GitError> {
+        if self.shallow_commits().contains(&commit) {
+            return Ok(true);
+        }
+        Ok(self
+            .parents(commit)?
+            .into_iter()
+            .any(|p| !self.repo.has_object(gix_id(p))))
+    }
+
+    fn commit(&self, commit: Oid) -> Result<gix::Commit<'_>, GitError> {
+        self.repo
+            .find_commit(gix_id(commit))
+            .map_err(|e| GitError::Object {
+                what: "commit",
+                id: commit.to_hex(),
+                repo: self.path.clone(),
+                source: boxed(e),
+            })
+    }
+
+    /// The best common ancestor of `a` and `b`, or `None` when their histories are disjoint.
+    /// In a shallow clone where none is found, the boundary may hide it: [`GitError::Shallow`].
+    pub fn merge_base(&self, a: Oid, b: Oid) -> Result<Option<Oid>, GitError> {
+        let found = self.repo.merge_base(gix_id(a), gix_id(b));
+        match found {
+            Ok(Some(id)) => Ok(Some(oid(id.detach()))),
+            Ok(None) if self.is_shallow() => Err(GitError::Shallow {
+                what: format!("no merge base of {a} and {b} was found"),
+                repo: self.path.clone(),
+            }),
+            Ok(None) => Ok(None),
+            Err(e) if self.is_shallow() => Err(GitError::Shallow {
+                what: format!("cannot walk history from {a} and {b} ({e})"),
+                repo: self.path.clone(),
+            }),
+            Err(e) => Err(GitError::MergeBase {
+                a: a.to_hex(),
+                b: b.to_hex(),
+                repo: self.path.clone(),
+                source: boxed(e),
+            }),
+        }
+    }
+
+    /// True when `ancestor` is `descendant` or reachable from it through parents.
+    pub fn is_ancestor(&self, ancestor: Oid, descendant: Oid) -> Result<bool, GitError> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        Ok(self.merge_base(ancestor, descendant)? == Some(ancestor))
+    }
+
+    /// Every file of `commit`'s tree, recursively, sorted by path. Submodules are listed with
+    /// their pinned commit, symlinks with the blob holding their target; directories are not
+    /// listed.
+    ///
+    /// Speed: one depth-first walk that reuses one decode buffer per directory level and writes
+    /// paths into the listing's arena; git's tree order makes the result already sorted.
+    pub fn tree_listing(&self, commit: Oid) -> Result<TreeListing, GitError> {
+        let tree = self
+            .commit(commit)?
+            .tree_id()
+            .map_err(|e| GitError::Object {
+                what: "commit",
+                id: commit.to_hex(),
+                repo: self.path.clone(),
+                source: boxed(e),
+            })?;
+        let mut out = TreeListingBuilder::with_capacity(1024, 64 * 1024);
+        let mut prefix = String::with_capacity(256);
+        let mut buffers: Vec<Vec<u8>> = (0..32).map(|_| Vec::new()).collect();
+        self.walk(tree.detach(), &mut prefix, &mut buffers, &mut out)?;
+        Ok(out.build())
+    }
+
+    fn walk(
+        &self,
+        tree: gix::ObjectId,
+        prefix: &mut String,
+        buffers: &mut [Vec<u8>],
+        out: &mut TreeListingBuilder,
+    ) -> Result<(), GitError> {
+        let mut spare = Vec::new();
+        let (buf, deeper) = match buffers.split_first_mut() {
+            Some((b, rest)) => (b, rest),
+            None => (&mut spare, &mut [][..]),
+        };
+        let read_error = |e: gix::Error| GitError::Object {
+            what: "tree",
+            id: tree.to_string(),
+            repo: self.path.clone(),
+            source: boxed(e),
+        };
+        let entries = self
+            .repo
+            .objects
+            .find_tree_iter(&tree, buf)
+            .map_err(read_error)?;
+        for entry in entries {
+            let entry = entry.map_err(|e| GitError::Object {
+                what: "tree",
+                id: tree.to_string(),
+                repo: self.path.clone(),
+                source: boxed(e),
+            })?;
+            // Git allows any bytes in names; a non-UTF-8 name is listed lossily, which keeps
+            // it distinct in practice and never aborts a plan.
+            let name_lossy;
+            let name = if let Ok(n) = std::str::from_utf8(entry.filename) {
+                n
+            } else {
+                name_lossy = String::from_utf8_lossy(entry.filename).into_owned();
+                &name_lossy
+            };
+            let mode = match entry.mode.kind() {
+                gix::object::tree::EntryKind::Tree => {
+                    let len = prefix.len();
+                    prefix.push_str(name);
+                    prefix.push('/');
+                    self.walk(entry.oid.to_owned(), prefix, deeper, out)?;
+                    prefix.truncate(len);
+                    continue;
+                }
+                gix::object::tree::EntryKind::Blob => EntryMode::File,
+                gix::object::tree::EntryKind::BlobExecutable => EntryMode::Executable,
+                gix::object::tree::EntryKind::Link => EntryMode::Symlink,
+                gix::object::tree::EntryKind::Commit => EntryMode::Submodule,
+            };
+            out.push_parts(&[prefix, name], oid(entry.oid.to_owned()), mode);
+        }
+        Ok(())
+    }
+}
+
+/// True for revisions that walk history (`~`, `^`) or name a full id, whose absence in a
+/// shallow clone is the shallow boundary's fault rather than a typo.
+fn looks_like_history(rev: &str) -> bool {
+    rev.contains(['~', '^']) || (rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Fetches `depth` more commits of history into the repository at `repo_dir` with
+/// `git fetch --deepen=<depth>`, never prompting for credentials (`GIT_TERMINAL_PROMPT=0`).
+///
+/// This is the only place Shiplane spawns `git` for reading: it is the explicit `--deepen`
+/// path, and it needs the network and the remote's credentials, which belong to git's config.
+pub fn deepen(repo_dir: &Path, depth: u32) -> Result<(), GitError> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(repo_dir)
+        .args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            &format!("--deepen={depth}"),
+        ])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(|source| GitError::Spawn {
+            repo: repo_dir.to_owned(),
+            source,
+        })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(GitError::Deepen {
+        depth,
+        repo: repo_dir.to_owned(),
+        status: output.status.to_string(),
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+    })
+}
