@@ -202,7 +202,8 @@ pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool)
                     paint(p.accent, "|"),
                     text.trim_end()
                 );
-                let line_chars = text.trim_end().chars().count() as u32;
+                let line_chars =
+                    u32::try_from(text.trim_end().chars().count()).unwrap_or(u32::MAX - 1);
                 let start = span.start.col.max(1);
                 let end = if span.end.line == span.start.line && span.end.col > start {
                     span.end.col.min(line_chars + 1)

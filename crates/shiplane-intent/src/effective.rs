@@ -1,5 +1,5 @@
 //! The effective intent: every inheritance and default resolved, so nothing downstream has to
-//! know that a lane's GitOps repository may come from its upstream lane or from `defaults`.
+//! know that a lane's `GitOps` repository may come from its upstream lane or from `defaults`.
 //!
 //! Inheritance rules (recorded in ARCHITECTURE.md):
 //! * a lane takes `gitops.repo`, `gitops.branch`, `registry`, `write` and `vars` (merged, its own
@@ -18,9 +18,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::{
-    Argocd, Autoscale, Check, EnvValue, Expose, Gitops, Health, Intent, Lane, Migrate, Notify,
-    PromoteMode, Resources, Retention, Rollout, Run, SecretEnv, SecretFiles, Security, ServiceKind,
-    VersionBump, WriteMode,
+    Autoscale, Check, EnvValue, Expose, Gitops, Health, Intent, Lane, Migrate, Notify, PromoteMode,
+    Resources, Retention, Rollout, Run, SecretEnv, SecretFiles, Security, ServiceKind, VersionBump,
+    WriteMode,
 };
 use crate::template;
 
@@ -130,7 +130,7 @@ pub struct EffectiveRun {
     pub resources: Resources,
     /// Security settings.
     pub security: Security,
-    /// ServiceAccount.
+    /// `ServiceAccount`.
     pub service_account: Option<String>,
     /// Autoscaling.
     pub autoscale: Option<Autoscale>,
@@ -151,7 +151,7 @@ pub struct EffectiveLane {
     pub source_branch: Option<String>,
     /// Promotion mode.
     pub promote: PromoteMode,
-    /// GitOps location (repo may be missing only for invalid intents).
+    /// `GitOps` location (repo may be missing only for invalid intents).
     pub gitops: EffectiveGitops,
     /// Registry with lane variables substituted.
     pub registry: Option<String>,
@@ -183,7 +183,7 @@ pub struct EffectiveLane {
     pub services: Vec<String>,
 }
 
-/// A lane's GitOps location.
+/// A lane's `GitOps` location.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EffectiveGitops {
     /// Remote.
@@ -197,7 +197,7 @@ pub struct EffectiveGitops {
 /// Argo CD names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EffectiveArgocd {
-    /// AppProject.
+    /// `AppProject`.
     pub project: String,
     /// Application.
     pub application: String,
@@ -437,7 +437,7 @@ fn resolve_lane(
         .iter()
         .find_map(|(_, l)| l.write.clone())
         .unwrap_or(WriteMode::Render);
-    let argocd = lane.argocd.clone().unwrap_or(Argocd::default());
+    let argocd = lane.argocd.clone().unwrap_or_default();
     let app_default = format!("{}-{}", intent.project, name.replace('.', "-"));
     let services = match &lane.services {
         Some(list) => {

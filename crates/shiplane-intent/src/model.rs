@@ -55,7 +55,7 @@ pub struct Defaults {
     /// Runtime settings every service starts from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<Run>,
-    /// GitOps repository and branch for every lane, and where the artifact index lives.
+    /// `GitOps` repository and branch for every lane, and where the artifact index lives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gitops: Option<Gitops>,
 }
@@ -89,7 +89,7 @@ pub enum ServiceKind {
     Deployment,
     /// A Job run once per release.
     Job,
-    /// A CronJob; needs `schedule`.
+    /// A `CronJob`; needs `schedule`.
     Cronjob,
 }
 
@@ -177,10 +177,10 @@ pub struct Run {
     /// Security context.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security: Option<Security>,
-    /// Kubernetes ServiceAccount name.
+    /// Kubernetes `ServiceAccount` name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
-    /// Horizontal autoscaling; renders a HorizontalPodAutoscaler.
+    /// Horizontal autoscaling; renders a `HorizontalPodAutoscaler`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscale: Option<Autoscale>,
 }
@@ -403,7 +403,7 @@ pub struct Lane {
     /// `auto` or `manual` (default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promote: Option<PromoteMode>,
-    /// GitOps location; repo and branch inherit from the upstream lane and `defaults.gitops`.
+    /// `GitOps` location; repo and branch inherit from the upstream lane and `defaults.gitops`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gitops: Option<Gitops>,
     /// Image registry for this lane; images are copied here on promotion when it differs.
@@ -475,7 +475,7 @@ pub enum RolloutStrategy {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Argocd {
-    /// AppProject name.
+    /// `AppProject` name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
     /// Application name.
@@ -502,7 +502,7 @@ pub enum WriteMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HelmValues {
-    /// Values file in the GitOps repository; may use `{service}`.
+    /// Values file in the `GitOps` repository; may use `{service}`.
     pub file: String,
     /// Dotted key path of the image repository (default `{service}.image.repository`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -519,7 +519,7 @@ pub struct HelmValues {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KustomizeImages {
-    /// `kustomization.yaml` in the GitOps repository.
+    /// `kustomization.yaml` in the `GitOps` repository.
     pub file: String,
 }
 

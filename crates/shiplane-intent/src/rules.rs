@@ -1,4 +1,4 @@
-//! The semantic rules of SPEC §4: names, dependencies and cycles, lanes and their graph, GitOps
+//! The semantic rules of SPEC §4: names, dependencies and cycles, lanes and their graph, `GitOps`
 //! locations, ports, probes, quantities, secrets, template variables, schedules and windows.
 //!
 //! Rules read the typed model (and the effective model, for what is inherited) and point at the
@@ -249,29 +249,29 @@ impl Ctx<'_> {
                 .help =
                     Some("add `run: { port: 8080 }` with the port the container listens on".into());
             }
-            if let Some(h) = &eff.run.health {
-                if h.port.is_none() && !has_port {
-                    let s = self.loc.key(&["services", name, "run", "health"]);
-                    self.err(
-                        "health-without-port",
-                        format!("service `{name}` has a health check but no port to probe"),
-                        s,
-                    )
-                    .help = Some("add `run.port`, or `health.port`".into());
-                }
+            if let Some(h) = &eff.run.health
+                && h.port.is_none()
+                && !has_port
+            {
+                let s = self.loc.key(&["services", name, "run", "health"]);
+                self.err(
+                    "health-without-port",
+                    format!("service `{name}` has a health check but no port to probe"),
+                    s,
+                )
+                .help = Some("add `run.port`, or `health.port`".into());
             }
-            if let Some(expose) = &svc.expose {
-                if let Some(p) = &expose.path {
-                    if !p.starts_with('/') {
-                        let s = self.loc.value(&["services", name, "expose", "path"]);
-                        self.err(
-                            "invalid-path",
-                            format!("expose path `{p}` must start with `/`"),
-                            s,
-                        )
-                        .help = Some(format!("write `/{p}`"));
-                    }
-                }
+            if let Some(expose) = &svc.expose
+                && let Some(p) = &expose.path
+                && !p.starts_with('/')
+            {
+                let s = self.loc.value(&["services", name, "expose", "path"]);
+                self.err(
+                    "invalid-path",
+                    format!("expose path `{p}` must start with `/`"),
+                    s,
+                )
+                .help = Some(format!("write `/{p}`"));
             }
             for (i, check) in svc.checks.iter().enumerate() {
                 let idx = i.to_string();
@@ -301,11 +301,11 @@ impl Ctx<'_> {
                     }
                 }
             }
-            if let Some(m) = &svc.migrate {
-                if m.command.is_empty() {
-                    let s = self.loc.value(&["services", name, "migrate", "command"]);
-                    self.err("empty-command", "the migration command is empty".into(), s);
-                }
+            if let Some(m) = &svc.migrate
+                && m.command.is_empty()
+            {
+                let s = self.loc.value(&["services", name, "migrate", "command"]);
+                self.err("empty-command", "the migration command is empty".into(), s);
             }
         }
     }
@@ -322,26 +322,26 @@ impl Ctx<'_> {
             ("port", run.port),
             ("health.port", run.health.as_ref().and_then(|h| h.port)),
         ] {
-            if let Some(port) = port {
-                if !(1..=65535).contains(&port) {
-                    let parts: Vec<&str> = field.split('.').collect();
-                    let s = span(self, at(&parts), false);
-                    self.err("invalid-port", format!("port {port} is out of range"), s)
-                        .help = Some("ports are 1 to 65535".into());
-                }
+            if let Some(port) = port
+                && !(1..=65535).contains(&port)
+            {
+                let parts: Vec<&str> = field.split('.').collect();
+                let s = span(self, at(&parts), false);
+                self.err("invalid-port", format!("port {port} is out of range"), s)
+                    .help = Some("ports are 1 to 65535".into());
             }
         }
-        if let Some(h) = &run.health {
-            if !h.path.starts_with('/') {
-                let s = span(self, at(&["health", "path"]), false);
-                let path = h.path.clone();
-                self.err(
-                    "invalid-health-path",
-                    format!("health path `{path}` must start with `/`"),
-                    s,
-                )
-                .help = Some(format!("write `/{path}`"));
-            }
+        if let Some(h) = &run.health
+            && !h.path.starts_with('/')
+        {
+            let s = span(self, at(&["health", "path"]), false);
+            let path = h.path.clone();
+            self.err(
+                "invalid-health-path",
+                format!("health path `{path}` must start with `/`"),
+                s,
+            )
+            .help = Some(format!("write `/{path}`"));
         }
         if let Some(r) = &run.resources {
             for (field, q) in [("cpu", &r.cpu), ("memory", &r.memory)] {
@@ -402,16 +402,16 @@ impl Ctx<'_> {
             let s = span(self, at(&["service_account"]), false);
             self.name("service account", sa, s, true);
         }
-        if let Some(a) = &run.autoscale {
-            if a.min == 0 || a.min > a.max {
-                let s = span(self, at(&["autoscale"]), true);
-                self.err(
-                    "invalid-autoscale",
-                    format!("autoscale min {} / max {} is not a range", a.min, a.max),
-                    s,
-                )
-                .help = Some("use 1 ≤ min ≤ max".into());
-            }
+        if let Some(a) = &run.autoscale
+            && (a.min == 0 || a.min > a.max)
+        {
+            let s = span(self, at(&["autoscale"]), true);
+            self.err(
+                "invalid-autoscale",
+                format!("autoscale min {} / max {} is not a range", a.min, a.max),
+                s,
+            )
+            .help = Some("use 1 ≤ min ≤ max".into());
         }
         for (k, v) in &run.env {
             if let EnvValue::Literal(lit) = v {
@@ -428,18 +428,18 @@ impl Ctx<'_> {
                             "reference a Kubernetes Secret instead: `{k}: {{ secret: <secret-name>, key: {k} }}`, or list it under `run.secrets`"
                         )),
                     );
-                } else if let Scalar::Str(text) = lit {
-                    if looks_secret_value(text) {
-                        let s = span(self, at(&["env", k]), false);
-                        self.err(
-                            "literal-secret",
-                            format!("the value of `{k}` looks like a credential"),
-                            s,
-                        )
-                        .help = Some(format!(
-                            "store it in a Kubernetes Secret and write `{k}: {{ secret: <secret-name>, key: {k} }}`"
-                        ));
-                    }
+                } else if let Scalar::Str(text) = lit
+                    && looks_secret_value(text)
+                {
+                    let s = span(self, at(&["env", k]), false);
+                    self.err(
+                        "literal-secret",
+                        format!("the value of `{k}` looks like a credential"),
+                        s,
+                    )
+                    .help = Some(format!(
+                        "store it in a Kubernetes Secret and write `{k}: {{ secret: <secret-name>, key: {k} }}`"
+                    ));
                 }
             }
         }
@@ -460,11 +460,10 @@ impl Ctx<'_> {
                     let s = self
                         .loc
                         .value(&["services", name, "depends_on", &i.to_string()]);
-                    let help = closest(d, known.iter().copied())
-                        .map(|c| format!("did you mean `{c}`?"))
-                        .unwrap_or_else(|| {
-                            format!("define `{d}` under `libraries:` or `services:`")
-                        });
+                    let help = closest(d, known.iter().copied()).map_or_else(
+                        || format!("define `{d}` under `libraries:` or `services:`"),
+                        |c| format!("did you mean `{c}`?"),
+                    );
                     self.err("unknown-dependency", format!("service `{name}` depends on `{d}`, which is neither a library nor a service"), s)
                         .help = Some(help);
                 }
@@ -505,9 +504,7 @@ impl Ctx<'_> {
                 ),
                 s,
             )
-            .help = Some(format!(
-                "remove one of these dependencies; shared code belongs in a library (`libraries:`) that both depend on"
-            ));
+            .help = Some("remove one of these dependencies; shared code belongs in a library (`libraries:`) that both depend on".to_string());
         }
     }
 
@@ -520,9 +517,10 @@ impl Ctx<'_> {
             if let Some(from) = &lane.from {
                 if !lanes.contains_key(from) {
                     let s = self.loc.value(&["lanes", name, "from"]);
-                    let help = closest(from, names.iter().copied())
-                        .map(|c| format!("did you mean `{c}`?"))
-                        .unwrap_or_else(|| format!("lanes are: {}", names.join(", ")));
+                    let help = closest(from, names.iter().copied()).map_or_else(
+                        || format!("lanes are: {}", names.join(", ")),
+                        |c| format!("did you mean `{c}`?"),
+                    );
                     self.err(
                         "unknown-lane",
                         format!("lane `{name}` comes from `{from}`, which is not a lane"),
@@ -594,15 +592,15 @@ impl Ctx<'_> {
                 ("source_branch", lane.source_branch.clone()),
                 ("require_tag_on", lane.require_tag_on.clone()),
             ] {
-                if let Some(b) = val {
-                    if let Err(why) = values::branch(&b) {
-                        let parts: Vec<&str> = std::iter::once("lanes")
-                            .chain(std::iter::once(name.as_str()))
-                            .chain(field.split('.'))
-                            .collect();
-                        let s = self.loc.value(&parts);
-                        self.err("invalid-branch", format!("`{b}`: {why}"), s);
-                    }
+                if let Some(b) = val
+                    && let Err(why) = values::branch(&b)
+                {
+                    let parts: Vec<&str> = std::iter::once("lanes")
+                        .chain(std::iter::once(name.as_str()))
+                        .chain(field.split('.'))
+                        .collect();
+                    let s = self.loc.value(&parts);
+                    self.err("invalid-branch", format!("`{b}`: {why}"), s);
                 }
             }
             for (field, val) in [
@@ -612,20 +610,20 @@ impl Ctx<'_> {
                     &lane.rollout.as_ref().and_then(|r| r.pause.clone()),
                 ),
             ] {
-                if let Some(d) = val {
-                    if let Err(why) = values::duration(d) {
-                        let parts: Vec<&str> = ["lanes", name.as_str()]
-                            .into_iter()
-                            .chain(field.split('.'))
-                            .collect();
-                        let s = self.loc.value(&parts);
-                        self.err(
-                            "invalid-duration",
-                            format!("`{d}` is not a duration: {why}"),
-                            s,
-                        )
-                        .help = Some("write durations like `30s`, `5m`, `72h` or `7d`".into());
-                    }
+                if let Some(d) = val
+                    && let Err(why) = values::duration(d)
+                {
+                    let parts: Vec<&str> = ["lanes", name.as_str()]
+                        .into_iter()
+                        .chain(field.split('.'))
+                        .collect();
+                    let s = self.loc.value(&parts);
+                    self.err(
+                        "invalid-duration",
+                        format!("`{d}` is not a duration: {why}"),
+                        s,
+                    )
+                    .help = Some("write durations like `30s`, `5m`, `72h` or `7d`".into());
                 }
             }
             for (i, w) in lane.freeze.iter().enumerate() {
@@ -678,11 +676,11 @@ impl Ctx<'_> {
                     }
                 }
             }
-            if let Some(WriteMode::HelmValues(h)) = &lane.write {
-                if h.file.trim().is_empty() {
-                    let s = self.loc.value(&["lanes", name, "write"]);
-                    self.err("invalid-write", "helm-values needs a `file`".into(), s);
-                }
+            if let Some(WriteMode::HelmValues(h)) = &lane.write
+                && h.file.trim().is_empty()
+            {
+                let s = self.loc.value(&["lanes", name, "write"]);
+                self.err("invalid-write", "helm-values needs a `file`".into(), s);
             }
             if lane.version.is_none() && lane.tags.iter().any(|t| t.contains("{version}")) {
                 let i = lane
@@ -773,7 +771,11 @@ impl Ctx<'_> {
                 }
                 self.template(&["lanes", name, "tags", &i.to_string()], t, &allowed, &me);
             }
-            if let Some(ns) = lane.namespace.as_ref().filter(|ns| lane.template || !ns.contains("{name}")) {
+            if let Some(ns) = lane
+                .namespace
+                .as_ref()
+                .filter(|ns| lane.template || !ns.contains("{name}"))
+            {
                 self.template(&["lanes", name, "namespace"], ns, instance, &[]);
             }
             if let Some(p) = lane.gitops.as_ref().and_then(|g| g.path.as_ref()) {
@@ -880,9 +882,8 @@ impl Ctx<'_> {
                         .filter_map(|l| self.eff.lanes.get(*l))
                         .flat_map(|e| e.vars.keys().map(String::as_str))
                         .collect();
-                    let help = closest(var, known.iter().copied())
-                        .map(|c| format!("did you mean `{{lane.{c}}}`?"))
-                        .unwrap_or_else(|| {
+                    let help = closest(var, known.iter().copied()).map_or_else(
+                        || {
                             format!(
                                 "add `{var}` to `vars:` of lane {}",
                                 missing
@@ -891,7 +892,9 @@ impl Ctx<'_> {
                                     .collect::<Vec<_>>()
                                     .join(", ")
                             )
-                        });
+                        },
+                        |c| format!("did you mean `{{lane.{c}}}`?"),
+                    );
                     self.err(
                         "unknown-template-variable",
                         format!(
@@ -911,9 +914,8 @@ impl Ctx<'_> {
                 if !lanes.is_empty() {
                     options.push("lane.name".into());
                 }
-                let help = closest(&h.name, options.iter().map(String::as_str))
-                    .map(|c| format!("did you mean `{{{c}}}`?"))
-                    .unwrap_or_else(|| {
+                let help = closest(&h.name, options.iter().map(String::as_str)).map_or_else(
+                    || {
                         if options.is_empty() {
                             "this field takes no variables".to_owned()
                         } else {
@@ -922,7 +924,9 @@ impl Ctx<'_> {
                                 list(&options.iter().map(String::as_str).collect::<Vec<_>>())
                             )
                         }
-                    });
+                    },
+                    |c| format!("did you mean `{{{c}}}`?"),
+                );
                 self.err(
                     "unknown-template-variable",
                     format!("`{{{}}}` is not a variable Shiplane knows here", h.name),
@@ -1001,15 +1005,15 @@ impl Ctx<'_> {
         let Some(r) = self.intent.retention.clone() else {
             return;
         };
-        if let Some(g) = &r.grace {
-            if let Err(why) = values::duration(g) {
-                let s = self.loc.value(&["retention", "grace"]);
-                self.err(
-                    "invalid-duration",
-                    format!("`{g}` is not a duration: {why}"),
-                    s,
-                );
-            }
+        if let Some(g) = &r.grace
+            && let Err(why) = values::duration(g)
+        {
+            let s = self.loc.value(&["retention", "grace"]);
+            self.err(
+                "invalid-duration",
+                format!("`{g}` is not a duration: {why}"),
+                s,
+            );
         }
         for (i, g) in r.keep_tags.iter().enumerate() {
             if globset::Glob::new(g).is_err() {
@@ -1029,15 +1033,15 @@ impl Ctx<'_> {
                 )
                 .help = help;
             }
-            if let Some(g) = &o.grace {
-                if let Err(why) = values::duration(g) {
-                    let s = self.loc.value(&["retention", "services", svc, "grace"]);
-                    self.err(
-                        "invalid-duration",
-                        format!("`{g}` is not a duration: {why}"),
-                        s,
-                    );
-                }
+            if let Some(g) = &o.grace
+                && let Err(why) = values::duration(g)
+            {
+                let s = self.loc.value(&["retention", "services", svc, "grace"]);
+                self.err(
+                    "invalid-duration",
+                    format!("`{g}` is not a duration: {why}"),
+                    s,
+                );
             }
         }
     }

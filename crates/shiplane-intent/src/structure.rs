@@ -231,11 +231,11 @@ impl<'s> Walker<'s> {
             self.branches(schema, branches, node, path, key, out);
             return;
         }
-        if let Some(ts) = types(schema) {
-            if !ts.iter().any(|t| matches_type(t, &node.value)) {
-                self.wrong_type(schema, node, path, out);
-                return;
-            }
+        if let Some(ts) = types(schema)
+            && !ts.iter().any(|t| matches_type(t, &node.value))
+        {
+            self.wrong_type(schema, node, path, out);
+            return;
         }
         if let Some(allowed) = schema.get("enum").and_then(J::as_array) {
             let text = scalar_text(&node.value);
@@ -244,7 +244,7 @@ impl<'s> Walker<'s> {
                 .any(|a| a.as_str().is_some_and(|a| Some(a.to_owned()) == text));
             if !ok {
                 self.bad_enum(
-                    allowed.iter().filter_map(J::as_str).collect(),
+                    &allowed.iter().filter_map(J::as_str).collect::<Vec<_>>(),
                     node,
                     path,
                     out,
@@ -252,11 +252,11 @@ impl<'s> Walker<'s> {
                 return;
             }
         }
-        if let Some(c) = schema.get("const").and_then(J::as_str) {
-            if scalar_text(&node.value).as_deref() != Some(c) {
-                self.bad_enum(vec![c], node, path, out);
-                return;
-            }
+        if let Some(c) = schema.get("const").and_then(J::as_str)
+            && scalar_text(&node.value).as_deref() != Some(c)
+        {
+            self.bad_enum(&[c], node, path, out);
+            return;
         }
         match &node.value {
             Value::Map(_) => self.object(schema, node, path, key, out),
@@ -335,7 +335,9 @@ impl<'s> Walker<'s> {
             } else {
                 match additional {
                     Some(J::Bool(false)) => {
-                        if let Some(c) = props.and_then(|p| closest(&k.name, p.keys().map(String::as_str))) {
+                        if let Some(c) =
+                            props.and_then(|p| closest(&k.name, p.keys().map(String::as_str)))
+                        {
                             meant.push(c);
                         }
                         let d = self.unknown_key(props, &k.name, k.span, &path[..path.len() - 1]);
@@ -474,7 +476,7 @@ impl<'s> Walker<'s> {
 
     fn bad_enum(
         &mut self,
-        allowed: Vec<&str>,
+        allowed: &[&str],
         node: &Node,
         path: &mut Path,
         out: &mut Vec<Diagnostic>,
@@ -485,9 +487,10 @@ impl<'s> Walker<'s> {
             .map(|a| format!("`{a}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        let help = closest(&text, allowed.iter().copied())
-            .map(|c| format!("did you mean `{c}`?"))
-            .unwrap_or_else(|| format!("use one of {list}"));
+        let help = closest(&text, allowed.iter().copied()).map_or_else(
+            || format!("use one of {list}"),
+            |c| format!("did you mean `{c}`?"),
+        );
         let d = Diagnostic::error(
             "invalid-value",
             format!(

@@ -198,6 +198,10 @@ pub fn freeze_window(s: &str) -> Result<(), String> {
 }
 
 /// A five-field cron schedule (`*/5 * * * *`) or a macro (`@hourly`).
+#[expect(
+    clippy::many_single_char_names,
+    reason = "cron fields read best as a-b ranges"
+)]
 pub fn cron(s: &str) -> Result<(), String> {
     if matches!(
         s,
@@ -255,7 +259,7 @@ pub fn branch(s: &str) -> Result<(), String> {
     let bad = s.is_empty()
         || s.starts_with(['-', '/', '.'])
         || s.ends_with(['/', '.'])
-        || s.ends_with(".lock")
+        || s.to_ascii_lowercase().ends_with(".lock")
         || s.contains("..")
         || s.contains("//")
         || s.contains("@{")

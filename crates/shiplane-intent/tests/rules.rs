@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::format_push_string,
+    clippy::type_complexity,
+    reason = "tests: a panic is the failure report"
+)]
 //! Every validation rule of SPEC §4, each with a valid and an invalid case. A case states the
 //! exact diagnostics expected (code and line), so an extra or missing one fails the test.
 
@@ -27,7 +33,9 @@ lanes:
 "#;
 
 fn build(svc: &str, lane: &str, top: &str) -> String {
-    BASE.replace("{svc}", svc).replace("{lane}", lane).replace("{top}", top)
+    BASE.replace("{svc}", svc)
+        .replace("{lane}", lane)
+        .replace("{top}", top)
 }
 
 /// Asserts the errors of `src` are exactly `expected` (code, line), in order.
@@ -39,7 +47,11 @@ fn check(src: &str, expected: &[(&str, u32)]) {
         .filter(|d| d.severity == Severity::Error)
         .map(|d| (d.code, d.span.map_or(0, |s| s.start.line)))
         .collect();
-    assert_eq!(got, expected, "diagnostics: {:#?}\nsource:\n{src}", loaded.diagnostics);
+    assert_eq!(
+        got, expected,
+        "diagnostics: {:#?}\nsource:\n{src}",
+        loaded.diagnostics
+    );
     assert_eq!(loaded.is_valid(), expected.is_empty());
 }
 
@@ -57,60 +69,372 @@ fn base_is_valid() {
 fn rule_table() {
     // (name, svc lines, lane lines, top lines, expected errors)
     let cases: &[(&str, &str, &str, &str, &[(&str, u32)])] = &[
-        ("unknown key", "    depnds_on: [common]", "", "", &[("unknown-key", SVC)]),
-        ("unknown top-level key", "", "", "servics: {}", &[("unknown-key", TOP)]),
-        ("forbidden image", "    image: reg/x@sha256:abc", "", "", &[("forbidden-key", SVC)]),
-        ("forbidden digest", "    digest: sha256:abc", "", "", &[("forbidden-key", SVC)]),
-        ("forbidden tag", "    tag: v1", "", "", &[("forbidden-key", SVC)]),
-        ("wrong type", "    checks: yes", "", "", &[("wrong-type", SVC)]),
-        ("bad enum", "    kind: deploy", "", "", &[("invalid-value", SVC)]),
+        (
+            "unknown key",
+            "    depnds_on: [common]",
+            "",
+            "",
+            &[("unknown-key", SVC)],
+        ),
+        (
+            "unknown top-level key",
+            "",
+            "",
+            "servics: {}",
+            &[("unknown-key", TOP)],
+        ),
+        (
+            "forbidden image",
+            "    image: reg/x@sha256:abc",
+            "",
+            "",
+            &[("forbidden-key", SVC)],
+        ),
+        (
+            "forbidden digest",
+            "    digest: sha256:abc",
+            "",
+            "",
+            &[("forbidden-key", SVC)],
+        ),
+        (
+            "forbidden tag",
+            "    tag: v1",
+            "",
+            "",
+            &[("forbidden-key", SVC)],
+        ),
+        (
+            "wrong type",
+            "    checks: yes",
+            "",
+            "",
+            &[("wrong-type", SVC)],
+        ),
+        (
+            "bad enum",
+            "    kind: deploy",
+            "",
+            "",
+            &[("invalid-value", SVC)],
+        ),
         ("valid enum", "    kind: job", "", "", &[]),
-        ("upper-case lane namespace", "", "    source_branch: dev\n  qa:\n    namespace: Shop-QA", "", &[("invalid-name", LANE + 2)]),
-        ("valid version lane name", "", "  v0.1:\n    namespace: shop-v01", "", &[]),
-        ("invalid lane name", "", "  V_1:\n    namespace: shop-v1", "", &[("invalid-name", LANE)]),
-        ("invalid service name", "  Bad_Name:\n    paths: [\"b/**\"]", "", "", &[("invalid-name", SVC)]),
-        ("invalid glob", "  b:\n    paths: [\"b/[x\"]", "", "", &[("invalid-glob", SVC + 1)]),
-        ("absolute glob", "  b:\n    paths: [\"/b/**\"]", "", "", &[("invalid-glob", SVC + 1)]),
-        ("unknown dependency", "  b:\n    paths: [\"b/**\"]\n    depends_on: [comon]", "", "", &[("unknown-dependency", SVC + 2)]),
-        ("dependency cycle", "  b:\n    paths: [\"b/**\"]\n    depends_on: [c]\n  c:\n    paths: [\"c/**\"]\n    depends_on: [b]", "", "", &[("dependency-cycle", SVC + 2)]),
-        ("self dependency", "  b:\n    paths: [\"b/**\"]\n    depends_on: [b]", "", "", &[("dependency-cycle", SVC + 2)]),
-        ("lane cycle", "", "    from: qa\n  qa:\n    from: dev", "", &[("lane-cycle", LANE)]),
-        ("unknown upstream lane", "", "  qa:\n    from: stagin", "", &[("unknown-lane", LANE + 1)]),
-        ("port too large", "  b:\n    paths: [\"b/**\"]\n    run: { port: 70000 }", "", "", &[("invalid-port", SVC + 2)]),
-        ("port zero", "  b:\n    paths: [\"b/**\"]\n    run: { port: 0 }", "", "", &[("invalid-port", SVC + 2)]),
-        ("health path without slash", "  b:\n    paths: [\"b/**\"]\n    run: { port: 1, health: { path: healthz } }", "", "", &[("invalid-health-path", SVC + 2)]),
-        ("bad quantity", "  b:\n    paths: [\"b/**\"]\n    run: { resources: { memory: 512MB } }", "", "", &[("invalid-quantity", SVC + 2)]),
-        ("good quantities", "  b:\n    paths: [\"b/**\"]\n    run: { resources: { memory: 512Mi, cpu: 0.5 } }", "", "", &[]),
-        ("literal secret", "  b:\n    paths: [\"b/**\"]\n    run:\n      env: { API_TOKEN: abc }", "", "", &[("literal-secret", SVC + 3)]),
-        ("secret reference", "  b:\n    paths: [\"b/**\"]\n    run:\n      env: { API_TOKEN: { secret: b-env, key: token } }", "", "", &[]),
-        ("credential-looking value", "  b:\n    paths: [\"b/**\"]\n    run:\n      env: { DATABASE_URL: \"postgres://u:pw@db/x\" }", "", "", &[("literal-secret", SVC + 3)]),
-        ("unknown template variable", "    expose: { host: \"x{lane.suffix}.example.com\" }", "", "", &[("unknown-template-variable", SVC)]),
-        ("defined template variable", "    expose: { host: \"x{lane.suffix}.example.com\" }", "    vars: { suffix: -dev }", "", &[]),
-        ("unknown tag variable", "", "", "notify: []\nretention: { grace: 7d }\n", &[]),
-        ("bad tag variable", "", "    tags: [\"{commit.shrt}\"]", "", &[("unknown-template-variable", LANE)]),
-        ("version tag without version", "", "    tags: [\"{version}\"]", "", &[("unknown-template-variable", LANE)]),
-        ("unclosed template", "", "    tags: [\"{commit\"]", "", &[("invalid-template", LANE)]),
+        (
+            "upper-case lane namespace",
+            "",
+            "    source_branch: dev\n  qa:\n    namespace: Shop-QA",
+            "",
+            &[("invalid-name", LANE + 2)],
+        ),
+        (
+            "valid version lane name",
+            "",
+            "  v0.1:\n    namespace: shop-v01",
+            "",
+            &[],
+        ),
+        (
+            "invalid lane name",
+            "",
+            "  V_1:\n    namespace: shop-v1",
+            "",
+            &[("invalid-name", LANE)],
+        ),
+        (
+            "invalid service name",
+            "  Bad_Name:\n    paths: [\"b/**\"]",
+            "",
+            "",
+            &[("invalid-name", SVC)],
+        ),
+        (
+            "invalid glob",
+            "  b:\n    paths: [\"b/[x\"]",
+            "",
+            "",
+            &[("invalid-glob", SVC + 1)],
+        ),
+        (
+            "absolute glob",
+            "  b:\n    paths: [\"/b/**\"]",
+            "",
+            "",
+            &[("invalid-glob", SVC + 1)],
+        ),
+        (
+            "unknown dependency",
+            "  b:\n    paths: [\"b/**\"]\n    depends_on: [comon]",
+            "",
+            "",
+            &[("unknown-dependency", SVC + 2)],
+        ),
+        (
+            "dependency cycle",
+            "  b:\n    paths: [\"b/**\"]\n    depends_on: [c]\n  c:\n    paths: [\"c/**\"]\n    depends_on: [b]",
+            "",
+            "",
+            &[("dependency-cycle", SVC + 2)],
+        ),
+        (
+            "self dependency",
+            "  b:\n    paths: [\"b/**\"]\n    depends_on: [b]",
+            "",
+            "",
+            &[("dependency-cycle", SVC + 2)],
+        ),
+        (
+            "lane cycle",
+            "",
+            "    from: qa\n  qa:\n    from: dev",
+            "",
+            &[("lane-cycle", LANE)],
+        ),
+        (
+            "unknown upstream lane",
+            "",
+            "  qa:\n    from: stagin",
+            "",
+            &[("unknown-lane", LANE + 1)],
+        ),
+        (
+            "port too large",
+            "  b:\n    paths: [\"b/**\"]\n    run: { port: 70000 }",
+            "",
+            "",
+            &[("invalid-port", SVC + 2)],
+        ),
+        (
+            "port zero",
+            "  b:\n    paths: [\"b/**\"]\n    run: { port: 0 }",
+            "",
+            "",
+            &[("invalid-port", SVC + 2)],
+        ),
+        (
+            "health path without slash",
+            "  b:\n    paths: [\"b/**\"]\n    run: { port: 1, health: { path: healthz } }",
+            "",
+            "",
+            &[("invalid-health-path", SVC + 2)],
+        ),
+        (
+            "bad quantity",
+            "  b:\n    paths: [\"b/**\"]\n    run: { resources: { memory: 512MB } }",
+            "",
+            "",
+            &[("invalid-quantity", SVC + 2)],
+        ),
+        (
+            "good quantities",
+            "  b:\n    paths: [\"b/**\"]\n    run: { resources: { memory: 512Mi, cpu: 0.5 } }",
+            "",
+            "",
+            &[],
+        ),
+        (
+            "literal secret",
+            "  b:\n    paths: [\"b/**\"]\n    run:\n      env: { API_TOKEN: abc }",
+            "",
+            "",
+            &[("literal-secret", SVC + 3)],
+        ),
+        (
+            "secret reference",
+            "  b:\n    paths: [\"b/**\"]\n    run:\n      env: { API_TOKEN: { secret: b-env, key: token } }",
+            "",
+            "",
+            &[],
+        ),
+        (
+            "credential-looking value",
+            "  b:\n    paths: [\"b/**\"]\n    run:\n      env: { DATABASE_URL: \"postgres://u:pw@db/x\" }",
+            "",
+            "",
+            &[("literal-secret", SVC + 3)],
+        ),
+        (
+            "unknown template variable",
+            "    expose: { host: \"x{lane.suffix}.example.com\" }",
+            "",
+            "",
+            &[("unknown-template-variable", SVC)],
+        ),
+        (
+            "defined template variable",
+            "    expose: { host: \"x{lane.suffix}.example.com\" }",
+            "    vars: { suffix: -dev }",
+            "",
+            &[],
+        ),
+        (
+            "unknown tag variable",
+            "",
+            "",
+            "notify: []\nretention: { grace: 7d }\n",
+            &[],
+        ),
+        (
+            "bad tag variable",
+            "",
+            "    tags: [\"{commit.shrt}\"]",
+            "",
+            &[("unknown-template-variable", LANE)],
+        ),
+        (
+            "version tag without version",
+            "",
+            "    tags: [\"{version}\"]",
+            "",
+            &[("unknown-template-variable", LANE)],
+        ),
+        (
+            "unclosed template",
+            "",
+            "    tags: [\"{commit\"]",
+            "",
+            &[("invalid-template", LANE)],
+        ),
         ("missing gitops", "", "", "", &[]),
-        ("cronjob without schedule", "  b:\n    kind: cronjob\n    paths: [\"b/**\"]", "", "", &[("missing-schedule", SVC + 1)]),
-        ("cronjob bad schedule", "  b:\n    kind: cronjob\n    schedule: \"61 * * * *\"\n    paths: [\"b/**\"]", "", "", &[("invalid-schedule", SVC + 2)]),
-        ("schedule without cronjob", "  b:\n    schedule: \"0 * * * *\"\n    paths: [\"b/**\"]", "", "", &[("unexpected-schedule", SVC + 1)]),
-        ("bad freeze", "", "    freeze: [\"Friday 18:00 - Mon 08:00 UTC\"]", "", &[("invalid-freeze", LANE)]),
-        ("good freeze", "", "    freeze: [\"Fri 18:00 - Mon 08:00 Asia/Shanghai\"]", "", &[]),
-        ("bad rollout", "", "    rollout: { strategy: canary, steps: [50, 10] }", "", &[("invalid-rollout", LANE)]),
-        ("bad duration", "", "", "retention: { grace: 7 }", &[("wrong-type", TOP)]),
-        ("bad duration text", "", "", "retention: { grace: 7days }", &[("invalid-duration", TOP)]),
-        ("template lane path", "", "  pr:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: lanes/pr }", "", &[("template-path", LANE + 3)]),
-        ("template lane ok", "", "  pr:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: \"lanes/pr/{name}\" }", "", &[]),
-        ("name outside template", "", "  qa:\n    namespace: \"shop-{name}\"", "", &[("template-variable", LANE + 1)]),
-        ("notify two targets", "", "", "notify:\n  - { slack: { webhook_env: A }, feishu: { webhook_env: B } }", &[("invalid-notify", TOP + 1)]),
-        ("notify url literal", "", "", "notify:\n  - { slack: { webhook_env: \"https://hooks.slack.com/x\" } }", &[("invalid-env-name", TOP + 1)]),
-        ("expose without port", "  b:\n    paths: [\"b/**\"]\n    expose: { host: b.example.com }", "", "", &[("expose-without-port", SVC + 2)]),
-        ("bad check status", "    checks: [{ url: \"https://x/\", expect: [999] }]", "", "", &[("invalid-status", SVC)]),
-        ("bad branch", "", "    source_branch: \"a b\"", "", &[("invalid-branch", LANE)]),
-        ("missing required paths", "  b:\n    run: { port: 1 }", "", "", &[("missing-key", SVC)]),
-        ("writable not absolute", "  b:\n    paths: [\"b/**\"]\n    run: { security: { writable: [tmp] } }", "", "", &[("invalid-path", SVC + 2)]),
-        ("retention override unknown service", "", "", "retention: { services: { apii: { keep_newest: 3 } } }", &[("unknown-service", TOP)]),
-        ("lane deploys unknown service", "", "    services: [api, nope]", "", &[("unknown-service", LANE)]),
+        (
+            "cronjob without schedule",
+            "  b:\n    kind: cronjob\n    paths: [\"b/**\"]",
+            "",
+            "",
+            &[("missing-schedule", SVC + 1)],
+        ),
+        (
+            "cronjob bad schedule",
+            "  b:\n    kind: cronjob\n    schedule: \"61 * * * *\"\n    paths: [\"b/**\"]",
+            "",
+            "",
+            &[("invalid-schedule", SVC + 2)],
+        ),
+        (
+            "schedule without cronjob",
+            "  b:\n    schedule: \"0 * * * *\"\n    paths: [\"b/**\"]",
+            "",
+            "",
+            &[("unexpected-schedule", SVC + 1)],
+        ),
+        (
+            "bad freeze",
+            "",
+            "    freeze: [\"Friday 18:00 - Mon 08:00 UTC\"]",
+            "",
+            &[("invalid-freeze", LANE)],
+        ),
+        (
+            "good freeze",
+            "",
+            "    freeze: [\"Fri 18:00 - Mon 08:00 Asia/Shanghai\"]",
+            "",
+            &[],
+        ),
+        (
+            "bad rollout",
+            "",
+            "    rollout: { strategy: canary, steps: [50, 10] }",
+            "",
+            &[("invalid-rollout", LANE)],
+        ),
+        (
+            "bad duration",
+            "",
+            "",
+            "retention: { grace: 7 }",
+            &[("wrong-type", TOP)],
+        ),
+        (
+            "bad duration text",
+            "",
+            "",
+            "retention: { grace: 7days }",
+            &[("invalid-duration", TOP)],
+        ),
+        (
+            "template lane path",
+            "",
+            "  pr:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: lanes/pr }",
+            "",
+            &[("template-path", LANE + 3)],
+        ),
+        (
+            "template lane ok",
+            "",
+            "  pr:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: \"lanes/pr/{name}\" }",
+            "",
+            &[],
+        ),
+        (
+            "name outside template",
+            "",
+            "  qa:\n    namespace: \"shop-{name}\"",
+            "",
+            &[("template-variable", LANE + 1)],
+        ),
+        (
+            "notify two targets",
+            "",
+            "",
+            "notify:\n  - { slack: { webhook_env: A }, feishu: { webhook_env: B } }",
+            &[("invalid-notify", TOP + 1)],
+        ),
+        (
+            "notify url literal",
+            "",
+            "",
+            "notify:\n  - { slack: { webhook_env: \"https://hooks.slack.com/x\" } }",
+            &[("invalid-env-name", TOP + 1)],
+        ),
+        (
+            "expose without port",
+            "  b:\n    paths: [\"b/**\"]\n    expose: { host: b.example.com }",
+            "",
+            "",
+            &[("expose-without-port", SVC + 2)],
+        ),
+        (
+            "bad check status",
+            "    checks: [{ url: \"https://x/\", expect: [999] }]",
+            "",
+            "",
+            &[("invalid-status", SVC)],
+        ),
+        (
+            "bad branch",
+            "",
+            "    source_branch: \"a b\"",
+            "",
+            &[("invalid-branch", LANE)],
+        ),
+        (
+            "missing required paths",
+            "  b:\n    run: { port: 1 }",
+            "",
+            "",
+            &[("missing-key", SVC)],
+        ),
+        (
+            "writable not absolute",
+            "  b:\n    paths: [\"b/**\"]\n    run: { security: { writable: [tmp] } }",
+            "",
+            "",
+            &[("invalid-path", SVC + 2)],
+        ),
+        (
+            "retention override unknown service",
+            "",
+            "",
+            "retention: { services: { apii: { keep_newest: 3 } } }",
+            &[("unknown-service", TOP)],
+        ),
+        (
+            "lane deploys unknown service",
+            "",
+            "    services: [api, nope]",
+            "",
+            &[("unknown-service", LANE)],
+        ),
     ];
     for (name, svc, lane, top, expected) in cases {
         let src = build(svc, lane, top);
@@ -121,7 +445,11 @@ fn rule_table() {
             .filter(|d| d.severity == Severity::Error)
             .map(|d| (d.code, d.span.map_or(0, |s| s.start.line)))
             .collect();
-        assert_eq!(&got, expected, "case `{name}`: {:#?}\nsource:\n{src}", loaded.diagnostics);
+        assert_eq!(
+            &got, expected,
+            "case `{name}`: {:#?}\nsource:\n{src}",
+            loaded.diagnostics
+        );
     }
 }
 
@@ -148,17 +476,33 @@ fn warnings_do_not_invalidate() {
     let src = "version: 1\nproject: p\nlibraries:\n  unused: { paths: [\"u/**\"] }\nservices:\n  a: { paths: [\"a/**\"] }\nlanes:\n  dev: { gitops: { repo: /g }, services: [] }\n";
     let loaded = load_str(src);
     assert!(loaded.is_valid());
-    let codes: Vec<_> = loaded.diagnostics.iter().map(|d| (d.severity, d.code)).collect();
+    let codes: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.severity, d.code))
+        .collect();
     assert_eq!(
         codes,
-        vec![(Severity::Warning, "unused-library"), (Severity::Warning, "undeployed-service")]
+        vec![
+            (Severity::Warning, "unused-library"),
+            (Severity::Warning, "undeployed-service")
+        ]
     );
 }
 
 #[test]
 fn suggestions_name_the_closest_key() {
     let loaded = load_str(&build("    depnds_on: [common]", "", ""));
-    assert_eq!(loaded.diagnostics[0].help.as_deref(), Some("did you mean `depends_on`?"));
+    assert_eq!(
+        loaded.diagnostics[0].help.as_deref(),
+        Some("did you mean `depends_on`?")
+    );
     let loaded = load_str(&build("    port: 80", "", ""));
-    assert!(loaded.diagnostics[0].help.as_deref().unwrap().contains("belongs under `run`"));
+    assert!(
+        loaded.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("belongs under `run`")
+    );
 }

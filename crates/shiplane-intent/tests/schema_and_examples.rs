@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::format_push_string,
+    clippy::type_complexity,
+    reason = "tests: a panic is the failure report"
+)]
 //! The shipped examples, the generated JSON Schema, and robustness against arbitrary input.
 
 use std::path::PathBuf;
@@ -6,7 +12,9 @@ use proptest::prelude::*;
 use shiplane_intent::{intent_schema, load_str};
 
 fn example(name: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -29,7 +37,11 @@ fn examples_are_valid_without_warnings() {
     for name in ["miker.yaml", "agentrun.json"] {
         let loaded = load_str(&example(name));
         assert!(loaded.is_valid(), "{name}: {:#?}", loaded.diagnostics);
-        assert!(loaded.diagnostics.is_empty(), "{name}: {:#?}", loaded.diagnostics);
+        assert!(
+            loaded.diagnostics.is_empty(),
+            "{name}: {:#?}",
+            loaded.diagnostics
+        );
     }
 }
 
@@ -38,14 +50,26 @@ fn effective_model_resolves_inheritance() {
     let loaded = load_str(&example("miker.yaml"));
     let eff = loaded.effective.unwrap();
     let staging = &eff.lanes["staging"];
-    assert_eq!(staging.gitops.repo.as_deref(), Some("https://github.com/example/ops-bootstrap.git"));
+    assert_eq!(
+        staging.gitops.repo.as_deref(),
+        Some("https://github.com/example/ops-bootstrap.git")
+    );
     assert_eq!(staging.gitops.branch, "main");
     assert_eq!(staging.gitops.path, "lanes/staging");
-    assert_eq!(staging.registry.as_deref(), Some("registry.example.com/dev"));
-    assert_eq!(eff.lanes["prod"].registry.as_deref(), Some("registry.example.com/prod"));
+    assert_eq!(
+        staging.registry.as_deref(),
+        Some("registry.example.com/dev")
+    );
+    assert_eq!(
+        eff.lanes["prod"].registry.as_deref(),
+        Some("registry.example.com/prod")
+    );
     assert_eq!(eff.lanes["preview"].namespace, "miker-{name}");
     let saas = &eff.services["backend-saas"];
-    assert_eq!(saas.run.security.writable.as_deref(), Some(&["/tmp".to_owned(), "/logs".to_owned()][..]));
+    assert_eq!(
+        saas.run.security.writable.as_deref(),
+        Some(&["/tmp".to_owned(), "/logs".to_owned()][..])
+    );
     assert_eq!(saas.run.replicas, 1);
     assert_eq!(saas.build.dockerfile, "services/backend-saas/Dockerfile");
     assert_eq!(saas.libraries, vec!["proto".to_owned()]);
@@ -56,11 +80,14 @@ fn effective_model_resolves_inheritance() {
 }
 
 fn validator() -> jsonschema::Validator {
-    jsonschema::validator_for(&intent_schema()).expect("the generated schema is a valid JSON Schema")
+    jsonschema::validator_for(&intent_schema())
+        .expect("the generated schema is a valid JSON Schema")
 }
 
 fn yaml_to_json(src: &str) -> serde_json::Value {
-    shiplane_intent::node::read(src, shiplane_intent::node::Limits::default()).unwrap().to_json()
+    shiplane_intent::node::read(src, shiplane_intent::node::Limits::default())
+        .unwrap()
+        .to_json()
 }
 
 #[test]
@@ -76,7 +103,9 @@ fn examples_validate_against_the_schema() {
 #[test]
 fn a_wrong_file_does_not_validate_against_the_schema() {
     let v = validator();
-    let doc = yaml_to_json("version: 1\nproject: p\nservices:\n  a:\n    paths: x\n    colour: red\n    run: { port: 70000 }\n");
+    let doc = yaml_to_json(
+        "version: 1\nproject: p\nservices:\n  a:\n    paths: x\n    colour: red\n    run: { port: 70000 }\n",
+    );
     let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
     assert!(errors.len() >= 3, "{errors:#?}");
 }
@@ -86,7 +115,9 @@ fn alias_bomb_is_refused_quickly() {
     let mut s = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {
         let p = i - 1;
-        s.push_str(&format!("a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"));
+        s.push_str(&format!(
+            "a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"
+        ));
     }
     let loaded = load_str(&s);
     assert_eq!(loaded.diagnostics.len(), 1);

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Shiplane — the release control plane for services shipped to Kubernetes through GitOps.
+/// Shiplane — the release control plane for services shipped to Kubernetes through `GitOps`.
 ///
 /// One hand-written `shiplane.yaml` describes services and lanes; Shiplane plans what each commit
-/// affects, records images by digest, and writes each lane's desired state to a GitOps repository.
+/// affects, records images by digest, and writes each lane's desired state to a `GitOps` repository.
 #[derive(Debug, Parser)]
 #[command(
     name = "shiplane",

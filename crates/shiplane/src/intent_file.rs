@@ -65,7 +65,7 @@ pub fn read(explicit: Option<&Path>) -> Result<IntentFile, CliError> {
         )
         .help("check the path given to --intent")
     })?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let size = file.metadata().map_or(0, |m| m.len());
     if size > limit as u64 {
         return Err(CliError::new(
             EXIT_INVALID,

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::format_push_string,
+    clippy::type_complexity,
+    reason = "tests: a panic is the failure report"
+)]
 //! `shiplane check` as a user runs it: the real binary, real files, exact output.
 
 use std::path::{Path, PathBuf};
@@ -5,11 +11,15 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
 }
 
 fn shiplane() -> Command {
@@ -20,7 +30,13 @@ fn shiplane() -> Command {
 
 /// Runs `check --json` and returns (exit code, [(severity, code, line)]).
 fn check_json(path: &Path) -> (i32, Vec<(String, String, u64)>) {
-    let out = shiplane().arg("check").arg("--intent").arg(path).arg("--json").output().unwrap();
+    let out = shiplane()
+        .arg("check")
+        .arg("--intent")
+        .arg(path)
+        .arg("--json")
+        .output()
+        .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let diags = doc["diagnostics"]
         .as_array()
@@ -40,8 +56,18 @@ fn check_json(path: &Path) -> (i32, Vec<(String, String, u64)>) {
 #[test]
 fn examples_pass() {
     for name in ["miker.yaml", "agentrun.json"] {
-        let out = shiplane().arg("check").arg("--intent").arg(example(name)).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = shiplane()
+            .arg("check")
+            .arg("--intent")
+            .arg(example(name))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert!(stdout.contains(": valid"), "{stdout}");
     }
@@ -69,7 +95,11 @@ fn each_problem_is_named_at_its_own_line() {
             }
             Some((rule, line)) => {
                 assert_eq!(code, 2, "{file}");
-                assert_eq!(diags, vec![("error".to_owned(), rule.to_owned(), line)], "{file}");
+                assert_eq!(
+                    diags,
+                    vec![("error".to_owned(), rule.to_owned(), line)],
+                    "{file}"
+                );
             }
         }
     }
@@ -91,7 +121,13 @@ fn all_problems_in_one_run_plain() {
 fn all_problems_in_one_run_coloured() {
     let out = shiplane()
         .current_dir(fixture(""))
-        .args(["check", "--intent", "all-problems.yaml", "--color", "always"])
+        .args([
+            "check",
+            "--intent",
+            "all-problems.yaml",
+            "--color",
+            "always",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -102,7 +138,11 @@ fn all_problems_in_one_run_coloured() {
 
 #[test]
 fn no_colour_when_not_a_terminal() {
-    let out = shiplane().current_dir(fixture("")).args(["check", "--intent", "all-problems.yaml"]).output().unwrap();
+    let out = shiplane()
+        .current_dir(fixture(""))
+        .args(["check", "--intent", "all-problems.yaml"])
+        .output()
+        .unwrap();
     assert!(!String::from_utf8(out.stderr).unwrap().contains('\u{1b}'));
 }
 
@@ -119,12 +159,27 @@ fn json_diagnostics_have_every_field() {
 
 #[test]
 fn show_effective_prints_the_resolved_model() {
-    let out = shiplane().arg("check").arg("--intent").arg(example("miker.yaml")).args(["--show-effective", "--json"]).output().unwrap();
+    let out = shiplane()
+        .arg("check")
+        .arg("--intent")
+        .arg(example("miker.yaml"))
+        .args(["--show-effective", "--json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["effective"]["lanes"]["prod"]["gitops"]["path"], "lanes/prod");
-    assert_eq!(doc["effective"]["lanes"]["staging"]["gitops"]["repo"], "https://github.com/example/ops-bootstrap.git");
-    assert_eq!(doc["effective"]["services"]["backend-app"]["run"]["resources"]["memory"], "512Mi");
+    assert_eq!(
+        doc["effective"]["lanes"]["prod"]["gitops"]["path"],
+        "lanes/prod"
+    );
+    assert_eq!(
+        doc["effective"]["lanes"]["staging"]["gitops"]["repo"],
+        "https://github.com/example/ops-bootstrap.git"
+    );
+    assert_eq!(
+        doc["effective"]["services"]["backend-app"]["run"]["resources"]["memory"],
+        "512Mi"
+    );
 }
 
 #[test]
@@ -133,16 +188,33 @@ fn finds_the_intent_from_the_repository_root() {
     std::fs::create_dir_all(dir.path().join(".git")).unwrap();
     std::fs::create_dir_all(dir.path().join("deploy")).unwrap();
     std::fs::create_dir_all(dir.path().join("services/api")).unwrap();
-    std::fs::copy(fixture("valid.yaml"), dir.path().join("deploy/shiplane.yaml")).unwrap();
-    let out = shiplane().current_dir(dir.path().join("services/api")).arg("check").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::copy(
+        fixture("valid.yaml"),
+        dir.path().join("deploy/shiplane.yaml"),
+    )
+    .unwrap();
+    let out = shiplane()
+        .current_dir(dir.path().join("services/api"))
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn missing_intent_says_where_it_looked() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join(".git")).unwrap();
-    let out = shiplane().current_dir(dir.path()).arg("check").output().unwrap();
+    let out = shiplane()
+        .current_dir(dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("no intent file found"), "{err}");
@@ -155,9 +227,18 @@ fn huge_file_is_refused_without_reading_it() {
     let path = dir.path().join("shiplane.yaml");
     let f = std::fs::File::create(&path).unwrap();
     f.set_len(100 * 1024 * 1024).unwrap(); // sparse: 100 MB
-    let out = shiplane().arg("check").arg("--intent").arg(&path).output().unwrap();
+    let out = shiplane()
+        .arg("check")
+        .arg("--intent")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("limited to"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("limited to")
+    );
 }
 
 #[test]
@@ -167,12 +248,23 @@ fn alias_bomb_is_refused() {
     let mut s = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {
         let p = i - 1;
-        s.push_str(&format!("a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"));
+        s.push_str(&format!(
+            "a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"
+        ));
     }
     std::fs::write(&path, s).unwrap();
-    let out = shiplane().arg("check").arg("--intent").arg(&path).output().unwrap();
+    let out = shiplane()
+        .arg("check")
+        .arg("--intent")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("alias bomb"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("alias bomb")
+    );
 }
 
 #[test]
@@ -180,9 +272,15 @@ fn schema_is_a_valid_json_schema_that_accepts_the_examples() {
     let out = shiplane().arg("schema").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     let v = jsonschema::validator_for(&schema).unwrap();
-    let agentrun: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(example("agentrun.json")).unwrap()).unwrap();
+    let agentrun: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example("agentrun.json")).unwrap()).unwrap();
     assert!(v.is_valid(&agentrun));
-    assert!(!v.is_valid(&serde_json::json!({"version": 1, "project": "p", "services": {"a": {"paths": "x"}}})));
+    assert!(!v.is_valid(
+        &serde_json::json!({"version": 1, "project": "p", "services": {"a": {"paths": "x"}}})
+    ));
 }

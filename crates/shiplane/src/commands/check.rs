@@ -37,10 +37,10 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
                 out.color_stderr()
             )
         );
-        if args.show_effective {
-            if let Some(eff) = &loaded.effective {
-                println!("{}", serde_json::to_string_pretty(eff).unwrap_or_default());
-            }
+        if args.show_effective
+            && let Some(eff) = &loaded.effective
+        {
+            println!("{}", serde_json::to_string_pretty(eff).unwrap_or_default());
         }
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
         if valid {

@@ -14,7 +14,10 @@ pub fn run(args: &InitArgs, _intent: Option<&Path>, out: &Output) -> Result<Exit
     let root = match &args.dir {
         Some(d) => d.clone(),
         None => repo_root(&std::env::current_dir().map_err(|e| {
-            CliError::new(EXIT_FAILURE, format!("cannot read the working directory: {e}"))
+            CliError::new(
+                EXIT_FAILURE,
+                format!("cannot read the working directory: {e}"),
+            )
         })?),
     };
     let root = root.canonicalize().map_err(|e| {
@@ -26,7 +29,9 @@ pub fn run(args: &InitArgs, _intent: Option<&Path>, out: &Output) -> Result<Exit
     if source.truncated() {
         eprintln!("warning: the repository is very large; only the first files were scanned");
     }
-    let project = root.file_name().map_or_else(|| "app".to_owned(), |n| n.to_string_lossy().into_owned());
+    let project = root
+        .file_name()
+        .map_or_else(|| "app".to_owned(), |n| n.to_string_lossy().into_owned());
     let proposal = propose(&source, &project);
     let yaml = render_yaml(&proposal);
     // The proposal must pass our own check; if it does not, that is a bug worth failing on.
@@ -36,7 +41,12 @@ pub fn run(args: &InitArgs, _intent: Option<&Path>, out: &Output) -> Result<Exit
             EXIT_FAILURE,
             format!(
                 "internal error: the proposed intent does not pass `shiplane check` ({})",
-                loaded.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")
+                loaded
+                    .diagnostics
+                    .iter()
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
         ));
     }
@@ -46,7 +56,10 @@ pub fn run(args: &InitArgs, _intent: Option<&Path>, out: &Output) -> Result<Exit
             Err(InitError::AlreadyExists { existing }) => {
                 return Err(CliError::new(
                     EXIT_INVALID,
-                    format!("an intent file already exists at {}", display_path(&existing)),
+                    format!(
+                        "an intent file already exists at {}",
+                        display_path(&existing)
+                    ),
                 )
                 .help("nothing was written; pass --force to replace it, or edit it by hand"));
             }

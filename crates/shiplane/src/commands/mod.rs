@@ -15,7 +15,7 @@ pub fn run(cli: Cli, out: &Output) -> Result<ExitCode, CliError> {
     let intent = cli.global.intent.as_deref();
     match cli.command {
         Command::Check(args) => check::run(&args, intent, out),
-        Command::Schema => schema::run(out),
+        Command::Schema => Ok(schema::run(out)),
         Command::Init(args) => init::run(&args, intent, out),
     }
 }
