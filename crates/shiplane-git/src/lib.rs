@@ -189,6 +189,13 @@ impl Repo {
         Ok(out.build())
     }
 
+    /// [`Self::tree_listing`] of several commits (head and base). Sequential for now: running
+    /// them on threads needs gix's `parallel` feature (thread-safe object store handles), which
+    /// this build leaves out to stay lean; this is the one place to change when it is enabled.
+    pub fn tree_listings(&self, commits: &[Oid]) -> Result<Vec<TreeListing>, GitError> {
+        commits.iter().map(|&c| self.tree_listing(c)).collect()
+    }
+
     fn walk(
         &self,
         tree: gix::ObjectId,

@@ -62,8 +62,15 @@ fn monorepo() -> GitRepo {
 /// Plans `head` against `base` (revisions) in `repo`.
 fn plan_revs(repo: &GitRepo, spec: &PlanSpec, base: &str, head: &str) -> Plan {
     let r = Repo::discover(repo.path()).unwrap();
-    let head_listing = r.tree_listing(r.resolve(head).unwrap()).unwrap();
-    let base_listing = r.tree_listing(r.resolve(base).unwrap()).unwrap();
+    let mut listings = r
+        .tree_listings(&[r.resolve(head).unwrap(), r.resolve(base).unwrap()])
+        .unwrap();
+    let base_listing = listings.pop().unwrap();
+    let head_listing = listings.pop().unwrap();
+    assert_eq!(
+        head_listing,
+        r.tree_listing(r.resolve(head).unwrap()).unwrap()
+    );
     plan(
         spec,
         &head_listing,

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Planning benchmark: `shiplane plan` against `turbo ls --affected` and `nx show projects
+# --affected` on one synthetic monorepo (bench/gen-monorepo.py), with `git diff --name-only`
+# as the floor. Checks that all three report the same affected services, then times them
+# alternately (hyperfine when installed, else a Python loop; medians of RUNS runs) and measures
+# peak RSS with /usr/bin/time -v. Results belong in docs/benchmarks.md with machine and date.
+#
+# Usage: bench/plan.sh [SERVICES] [FILES]      (default 1000 services, 100000 files)
+# Env:   SHIPLANE=path/to/shiplane (default: target/release/shiplane, built if missing)
+#        RUNS=10  OUT=bench/out
+set -euo pipefail
+cd "$(dirname "$0")"
+BENCH=$PWD
+SERVICES=${1:-1000}
+FILES=${2:-100000}
+RUNS=${RUNS:-10}
+OUT=${OUT:-$BENCH/out}
+REPO=$OUT/mono-$SERVICES-$FILES
+
+# 1. Peers, installed locally (bench/node_modules is git-ignored).
+if [[ ! -x $BENCH/node_modules/.bin/turbo || ! -x $BENCH/node_modules/.bin/nx ]]; then
+  [[ -f $BENCH/package.json ]] || echo '{"private":true}' > "$BENCH/package.json"
+  (cd "$BENCH" && npm i --no-audit --no-fund --silent turbo nx)
+fi
+TURBO=$BENCH/node_modules/.bin/turbo
+NX=$BENCH/node_modules/.bin/nx
+
+# 2. Shiplane, release build.
+if [[ -z ${SHIPLANE:-} ]]; then
+  TARGET=${CARGO_TARGET_DIR:-$BENCH/../target}
+  SHIPLANE=$TARGET/release/shiplane
+  [[ -x $SHIPLANE ]] || (cd "$BENCH/.." && cargo build --release -p shiplane)
+fi
+
+# 3. The repository (regenerated only when missing).
+if [[ ! -d $REPO/.git ]]; then
+  mkdir -p "$OUT"
+  python3 "$BENCH/gen-monorepo.py" --out "$REPO" --services "$SERVICES" --files "$FILES"
+fi
+# nx and turbo resolve their own packages from the workspace.
+ln -sfn "$BENCH/node_modules" "$REPO/node_modules"
+cd "$REPO"
+
+SHIPLANE_CMD="$SHIPLANE plan --base HEAD~1 --head HEAD --json"
+TURBO_CMD="env TURBO_SCM_BASE=HEAD~1 TURBO_SCM_HEAD=HEAD TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 $TURBO ls --affected --output=json"
+NX_CMD="env NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false $NX show projects --affected --base=HEAD~1 --head=HEAD --json"
+FLOOR_CMD="git diff --name-only HEAD~1 HEAD"
+
+# 4. Same answer from all three (services only: turbo and nx also list affected libraries).
+$SHIPLANE_CMD > "$OUT/shiplane.json"
+$TURBO_CMD > "$OUT/turbo.json"
+$NX_CMD > "$OUT/nx.json"
+python3 - "$OUT" "$REPO.meta.json" <<'PY'
+import json, sys
+out, meta = sys.argv[1], json.load(open(sys.argv[2]))
+svc = lambda names: sorted(n for n in names if n.startswith("svc-"))
+ship = svc(a["service"] for a in json.load(open(f"{out}/shiplane.json"))["affected"])
+t = json.load(open(f"{out}/turbo.json"))
+turbo = svc(p["name"] if isinstance(p, dict) else p for p in t.get("packages", {}).get("items", t.get("packages", [])))
+nx = svc(json.load(open(f"{out}/nx.json")))
+expected = meta["expected_affected"]
+for name, got in [("shiplane", ship), ("turbo", turbo), ("nx", nx)]:
+    print(f"{name:9} {len(got):5} affected services", "OK" if got == expected else "MISMATCH")
+if not (ship == turbo == nx == expected):
+    sys.exit("the tools disagree on the affected set; see bench/out/*.json")
+PY
+
+# 5. Timing, alternating, warm.
+if command -v hyperfine >/dev/null; then
+  hyperfine --warmup 2 --runs "$RUNS" -N --export-json "$OUT/timing.json" \
+    -n floor "$FLOOR_CMD" -n shiplane "$SHIPLANE_CMD" -n turbo "$TURBO_CMD" -n nx "$NX_CMD"
+else
+  python3 - "$RUNS" "$FLOOR_CMD" "$SHIPLANE_CMD" "$TURBO_CMD" "$NX_CMD" <<'PY'
+import shlex, statistics, subprocess, sys, time
+runs, cmds = int(sys.argv[1]), dict(zip(["floor", "shiplane", "turbo", "nx"], sys.argv[2:]))
+times = {k: [] for k in cmds}
+for _ in range(2):  # warm-up
+    for c in cmds.values(): subprocess.run(shlex.split(c), stdout=subprocess.DEVNULL, check=True)
+for _ in range(runs):  # alternate so drift hits every tool alike
+    for k, c in cmds.items():
+        t = time.perf_counter(); subprocess.run(shlex.split(c), stdout=subprocess.DEVNULL, check=True)
+        times[k].append(time.perf_counter() - t)
+for k, v in times.items():
+    print(f"{k:9} median {statistics.median(v)*1000:9.1f} ms  min {min(v)*1000:9.1f} ms  ({runs} runs)")
+PY
+fi
+
+# 6. Peak RSS.
+for name in floor shiplane turbo nx; do
+  case $name in floor) c=$FLOOR_CMD;; shiplane) c=$SHIPLANE_CMD;; turbo) c=$TURBO_CMD;; nx) c=$NX_CMD;; esac
+  /usr/bin/time -v $c 2>&1 >/dev/null | awk -v n="$name" '/Maximum resident/ {printf "%-9s peak RSS %8.1f MiB\n", n, $6/1024}'
+done
