@@ -189,6 +189,18 @@ impl Repo {
         Ok(out.build())
     }
 
+    /// The contents of a blob (a file found through a [`TreeListing`]), e.g. the intent file as
+    /// it was at the base commit.
+    pub fn read_blob(&self, blob: Oid) -> Result<Vec<u8>, GitError> {
+        let blob_obj = self.repo.find_blob(gix_id(blob)).map_err(|e| GitError::Object {
+            what: "blob",
+            id: blob.to_hex(),
+            repo: self.path.clone(),
+            source: boxed(e),
+        })?;
+        Ok(blob_obj.detach().data)
+    }
+
     /// [`Self::tree_listing`] of several commits (head and base). Sequential for now: running
     /// them on threads needs gix's `parallel` feature (thread-safe object store handles), which
     /// this build leaves out to stay lean; this is the one place to change when it is enabled.

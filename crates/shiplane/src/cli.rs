@@ -68,6 +68,11 @@ pub enum Command {
         after_help = "Examples:\n  shiplane init                 print the proposal\n  shiplane init --write         write it to shiplane.yaml\n  shiplane init --write --force overwrite an existing intent file"
     )]
     Init(InitArgs),
+    /// Fingerprint every service and list what this commit must build
+    #[command(
+        after_help = "Examples:\n  shiplane plan --base origin/main                 table of affected / unchanged services\n  shiplane plan --base HEAD~1 --json               the stable JSON shape (docs/plan.md)\n  shiplane plan --base HEAD~1 --explain api        which changed files made `api` affected\n  shiplane plan --base $BASE --format github-matrix   for strategy.matrix via fromJSON\n  shiplane plan --base $BASE --format buildkite | buildkite-agent pipeline upload\n  shiplane plan --base $BASE --format tekton > pipelinerun.yaml\n\nA shallow clone is refused unless --deepen N is given."
+    )]
+    Plan(PlanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -88,4 +93,41 @@ pub struct InitArgs {
     /// Overwrite an existing intent file (with --write)
     #[arg(long, requires = "write")]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Commit to compare with (a branch, tag, sha or `HEAD~1`)
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Commit to plan
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub head: String,
+    /// List the changed files that changed SERVICE's fingerprint, grouped by input rule
+    #[arg(long, value_name = "SERVICE")]
+    pub explain: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+    pub format: PlanFormat,
+    /// In a shallow clone, fetch N more commits of history first (never guessed otherwise)
+    #[arg(long, value_name = "N")]
+    pub deepen: Option<u32>,
+    /// Lane the pipeline's final step promotes to (buildkite, tekton)
+    #[arg(long, value_name = "LANE")]
+    pub promote_lane: Option<String>,
+}
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// A table for people.
+    Table,
+    /// The stable JSON document (same as --json).
+    Json,
+    /// `{"include": [...]}` for GitHub Actions `strategy.matrix`.
+    GithubMatrix,
+    /// A Buildkite pipeline for `buildkite-agent pipeline upload`.
+    Buildkite,
+    /// A Tekton PipelineRun.
+    Tekton,
 }

@@ -11,6 +11,7 @@ use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID};
 
 /// An intent file's text and how to name it to the user.
 pub struct IntentFile {
+    pub path: PathBuf,
     pub display: String,
     pub text: String,
 }
@@ -88,7 +89,11 @@ pub fn read(explicit: Option<&Path>) -> Result<IntentFile, CliError> {
             ),
         )
     })?;
-    Ok(IntentFile { display, text })
+    Ok(IntentFile {
+        path,
+        display,
+        text,
+    })
 }
 
 /// A path as the user would type it: relative to the working directory when inside it.
@@ -98,4 +103,46 @@ pub fn display_path(path: &Path) -> String {
         .unwrap_or_else(|| path.to_path_buf())
         .display()
         .to_string()
+}
+
+/// Reads the intent and insists it is valid: an invalid intent prints its diagnostics (as
+/// `check` would) and ends the command with status 2, so no command acts on a broken intent.
+pub fn load_valid(
+    explicit: Option<&Path>,
+    out: &crate::output::Output,
+) -> Result<(IntentFile, shiplane_intent::EffectiveIntent), CliError> {
+    let file = read(explicit)?;
+    let loaded = shiplane_intent::load_str(&file.text);
+    match loaded.valid_effective() {
+        Some(eff) => {
+            let eff = eff.clone();
+            Ok((file, eff))
+        }
+        None => {
+            if !out.json {
+                eprint!(
+                    "{}",
+                    shiplane_intent::diagnostic::render_human(
+                        &loaded.diagnostics,
+                        &file.display,
+                        &file.text,
+                        out.color_stderr()
+                    )
+                );
+            }
+            let (errors, _) = shiplane_intent::diagnostic::counts(&loaded.diagnostics);
+            Err(CliError::new(
+                EXIT_INVALID,
+                format!(
+                    "{} is invalid ({errors} error{})",
+                    file.display,
+                    if errors == 1 { "" } else { "s" }
+                ),
+            )
+            .help(format!(
+                "run `shiplane check --intent {}` and fix what it reports",
+                file.display
+            )))
+        }
+    }
 }

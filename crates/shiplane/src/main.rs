@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod intent_file;
 mod output;
+mod planning;
 
 use std::process::ExitCode;
 

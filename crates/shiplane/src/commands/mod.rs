@@ -3,6 +3,7 @@
 
 mod check;
 mod init;
+mod plan;
 mod schema;
 
 use std::process::ExitCode;
@@ -17,5 +18,6 @@ pub fn run(cli: Cli, out: &Output) -> Result<ExitCode, CliError> {
         Command::Check(args) => check::run(&args, intent, out),
         Command::Schema => Ok(schema::run(out)),
         Command::Init(args) => init::run(&args, intent, out),
+        Command::Plan(args) => plan::run(&args, intent, out),
     }
 }
