@@ -1,0 +1,173 @@
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
+//! `shiplane plan` on real git repositories, as a user (or CI) runs it.
+
+use assert_cmd::Command;
+use shiplane_testkit::GitRepo;
+
+const INTENT: &str = r#"version: 1
+project: shop
+defaults:
+  registry: registry.example.com/shop
+  gitops: { repo: "file:///srv/gitops.git" }
+inputs:
+  shared: ["package-lock.json", "tooling/**"]
+  ignore: ["**/*.md"]
+libraries:
+  core: { paths: ["libs/core/**"] }
+  ui: { paths: ["libs/ui/**"] }
+services:
+  api:
+    paths: ["services/api/**"]
+    depends_on: [core]
+    build: { context: services/api }
+  worker:
+    paths: ["services/worker/**"]
+    depends_on: [api]
+    build: { context: services/worker }
+  web:
+    paths: ["apps/web/**"]
+    depends_on: [ui]
+    build: { context: apps/web }
+lanes:
+  dev: {}
+"#;
+
+fn repo() -> GitRepo {
+    let r = GitRepo::new();
+    r.write_all(&[
+        ("shiplane.yaml", INTENT),
+        ("package-lock.json", "{}"),
+        ("libs/core/lib.py", "core = 1\n"),
+        ("libs/ui/index.js", "export const ui = 1;\n"),
+        ("services/api/main.py", "print('api')\n"),
+        ("services/worker/main.py", "print('worker')\n"),
+        ("apps/web/index.js", "console.log('web');\n"),
+        ("README.md", "hello\n"),
+    ]);
+    r.commit("initial");
+    r
+}
+
+fn plan_json(r: &GitRepo, args: &[&str]) -> serde_json::Value {
+    let out = Command::cargo_bin("shiplane").unwrap().current_dir(r.path()).arg("plan").args(args).arg("--json").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn affected(doc: &serde_json::Value) -> Vec<String> {
+    doc["affected"].as_array().unwrap().iter().map(|a| a["service"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn a_library_change_affects_its_transitive_dependents_only() {
+    let r = repo();
+    r.write("libs/core/lib.py", "core = 2\n");
+    r.commit("core");
+    let doc = plan_json(&r, &["--base", "HEAD~1"]);
+    // api depends on core; worker depends on api's inputs; web does not.
+    assert_eq!(affected(&doc), vec!["api", "worker"]);
+    assert_eq!(doc["affected"][0]["reasons"][0], "library `core` changed");
+    // worker reaches `core` through `api`: its libraries are transitive.
+    assert_eq!(doc["affected"][1]["reasons"][0], "library `core` changed");
+    assert_eq!(doc["unchanged"][0]["service"], "web");
+    assert_eq!(doc["affected"][0]["image"], "registry.example.com/shop/api");
+    assert!(doc["affected"][0]["tag"].as_str().unwrap().starts_with("sha-"));
+    assert_eq!(doc["base"]["is_ancestor"], true);
+}
+
+#[test]
+fn a_shared_file_change_affects_every_service() {
+    let r = repo();
+    r.write("package-lock.json", "{\"v\": 2}");
+    r.commit("lock");
+    assert_eq!(affected(&plan_json(&r, &["--base", "HEAD~1"])), vec!["api", "web", "worker"]);
+}
+
+#[test]
+fn an_ignored_change_affects_nothing() {
+    let r = repo();
+    r.write("README.md", "changed\n");
+    r.write("services/api/NOTES.md", "notes\n");
+    r.commit("docs");
+    let doc = plan_json(&r, &["--base", "HEAD~1"]);
+    assert!(affected(&doc).is_empty());
+    assert_eq!(doc["unchanged"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn a_build_section_change_affects_only_that_service() {
+    let r = repo();
+    r.write("shiplane.yaml", &INTENT.replace("build: { context: apps/web }", "build: { context: apps/web, target: prod }"));
+    r.commit("web target");
+    let doc = plan_json(&r, &["--base", "HEAD~1"]);
+    assert_eq!(affected(&doc), vec!["web"]);
+    assert_eq!(doc["affected"][0]["reasons"][0], "intent changed");
+}
+
+#[test]
+fn explain_lists_the_files_by_rule() {
+    let r = repo();
+    r.write("libs/core/lib.py", "core = 3\n");
+    r.write("services/api/extra.py", "x = 1\n");
+    r.commit("two");
+    let doc = plan_json(&r, &["--base", "HEAD~1", "--explain", "worker"]);
+    assert_eq!(doc["changed"], true);
+    let groups = doc["groups"].as_array().unwrap();
+    let dep = groups.iter().find(|g| g["rule"] == "dependency").unwrap();
+    assert_eq!(dep["name"], "api");
+    let files: Vec<&str> = dep["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(files, vec!["services/api/extra.py"]);
+    let lib = groups.iter().find(|g| g["rule"] == "library").unwrap();
+    assert_eq!(lib["name"], "core");
+    assert_eq!(lib["files"][0]["path"], "libs/core/lib.py");
+    assert_eq!(lib["files"][0]["change"], "modified");
+}
+
+#[test]
+fn a_shallow_clone_is_refused_then_deepened() {
+    let r = repo();
+    r.write("libs/ui/index.js", "export const ui = 2;\n");
+    r.commit("ui");
+    let shallow = r.clone_shallow(1);
+    let out = Command::cargo_bin("shiplane").unwrap().current_dir(shallow.path()).args(["plan", "--base", "HEAD~1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("shallow"), "{err}");
+    assert!(err.contains("--deepen"), "{err}");
+    let doc = plan_json(&shallow, &["--base", "HEAD~1", "--deepen", "5"]);
+    assert_eq!(affected(&doc), vec!["web"]);
+}
+
+#[test]
+fn no_base_and_no_index_says_what_to_provide() {
+    let r = repo();
+    let out = Command::cargo_bin("shiplane").unwrap().current_dir(r.path()).arg("plan").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--base"), "{err}");
+}
+
+#[test]
+fn github_matrix_lists_affected_services() {
+    let r = repo();
+    r.write("apps/web/index.js", "console.log('web 2');\n");
+    let head = r.commit("web");
+    let out = Command::cargo_bin("shiplane").unwrap().current_dir(r.path()).args(["plan", "--base", "HEAD~1", "--format", "github-matrix"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let include = m["include"].as_array().unwrap();
+    assert_eq!(include.len(), 1);
+    assert_eq!(include[0]["service"], "web");
+    assert_eq!(include[0]["context"], "apps/web");
+    assert_eq!(include[0]["dockerfile"], "apps/web/Dockerfile");
+    assert_eq!(include[0]["tag"], format!("sha-{}", &head[..7]));
+}
+
+#[test]
+fn the_same_inputs_give_the_same_bytes() {
+    let r = repo();
+    r.write("libs/core/lib.py", "core = 9\n");
+    r.commit("core");
+    let run = || Command::cargo_bin("shiplane").unwrap().current_dir(r.path()).args(["plan", "--base", "HEAD~1", "--format", "tekton"]).output().unwrap().stdout;
+    assert_eq!(run(), run());
+}
