@@ -1022,3 +1022,91 @@ impl Registry for RegistryClient {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(host: &str, insecure: bool) -> RegistryClient {
+        RegistryClient::new(
+            host,
+            ClientOptions {
+                insecure,
+                credentials: Some(Credentials::new("bob", "pa55word")),
+                ..ClientOptions::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn scheme_follows_the_loopback_and_insecure_rules() {
+        assert_eq!(client("127.0.0.1:5000", false).base.scheme(), "http");
+        assert_eq!(client("localhost:5000", false).base.scheme(), "http");
+        assert_eq!(client("[::1]:5000", false).base.scheme(), "http");
+        assert_eq!(client("ghcr.io", false).base.scheme(), "https");
+        assert_eq!(client("registry.internal:5000", true).base.scheme(), "http");
+    }
+
+    #[test]
+    fn plain_http_elsewhere_is_refused() {
+        let secure = client("ghcr.io", false);
+        let error = secure
+            .follow_url("http://uploads.example/session?token=abc")
+            .unwrap_err();
+        assert!(
+            matches!(error, RegistryError::InsecureRefused { .. }),
+            "{error}"
+        );
+        // The query (which may carry a session token) is not shown.
+        assert!(!error.to_string().contains("token=abc"));
+        assert!(secure.follow_url("/v2/app/blobs/uploads/1").is_ok());
+        let local = client("127.0.0.1:5000", false);
+        assert!(matches!(
+            local.follow_url("http://uploads.example/x"),
+            Err(RegistryError::InsecureRefused { .. })
+        ));
+        let insecure = client("registry.internal:5000", true);
+        assert!(insecure.follow_url("http://uploads.example/x").is_ok());
+    }
+
+    #[test]
+    fn credentials_go_only_to_the_registry_itself() {
+        let c = client("127.0.0.1:5000", false);
+        assert!(c.is_own(&Url::parse("http://127.0.0.1:5000/v2/x").unwrap()));
+        assert!(!c.is_own(&Url::parse("http://127.0.0.1:5001/v2/x").unwrap()));
+        assert!(!c.is_own(&Url::parse("http://localhost:5000/v2/x").unwrap()));
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let c = client("ghcr.io", false);
+        let shown = format!("{c:?}");
+        assert!(shown.contains("bob"));
+        assert!(!shown.contains("pa55word"));
+    }
+
+    #[test]
+    fn headers_are_read_leniently() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            "application/vnd.oci.image.manifest.v1+json; charset=utf-8"
+                .parse()
+                .unwrap(),
+        );
+        headers.insert(RETRY_AFTER, "7".parse().unwrap());
+        headers.insert(
+            DOCKER_CONTENT_DIGEST,
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            content_type(&headers).as_deref(),
+            Some("application/vnd.oci.image.manifest.v1+json")
+        );
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        assert_eq!(header_digest(&headers), Some(Digest::sha256_of(b"")));
+    }
+}

@@ -481,7 +481,13 @@ impl Registry for OciLayout {
 
     async fn resolve(&self, repository: &str, tag: &str) -> Result<Digest> {
         let (layout, repository, tag) = (self.clone(), repository.to_owned(), tag.to_owned());
-        blocking(move || layout.resolve_sync(&repository, &tag).map(|(d, _)| d)).await
+        blocking(move || match Reference::parse(&tag)? {
+            Reference::Digest(digest) => layout
+                .get_manifest_sync(&repository, &Reference::Digest(digest))
+                .map(|m| m.digest),
+            Reference::Tag(tag) => layout.resolve_sync(&repository, &tag).map(|(d, _)| d),
+        })
+        .await
     }
 
     async fn head_digest(
@@ -593,6 +599,7 @@ mod tests {
             .unwrap();
         assert_eq!(layout.resolve("app", "v1").await.unwrap(), digest);
         assert_eq!(layout.resolve("", "v1").await.unwrap(), digest);
+        assert_eq!(layout.resolve("", digest.as_str()).await.unwrap(), digest);
         assert!(matches!(
             layout.resolve("other", "v1").await,
             Err(RegistryError::NotFound { .. })

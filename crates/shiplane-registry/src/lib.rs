@@ -4,7 +4,7 @@
 //! This crate owns every byte Shiplane exchanges with an image store. Callers program against
 //! the [`Registry`] trait, implemented by [`RegistryClient`] (HTTP) and [`OciLayout`] (a
 //! directory); [`registry_from_ref`] picks one from a user's string. The pure parts —
-//! reference parsing ([`reference`]), protocol details ([`protocol`]), image packing
+//! reference parsing ([`mod@reference`]), protocol details ([`protocol`]), image packing
 //! ([`pack_entries`]) — do no I/O and are tested exactly; the adapters sit around them.
 //!
 //! It must not know about services, lanes, releases or the artifact index: it moves and
