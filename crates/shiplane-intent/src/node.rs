@@ -572,7 +572,16 @@ mod tests {
         for i in 1..12 {
             let p = i - 1;
             let refs = vec![format!("*a{p}"); 10].join(", ");
-            s += &["a", &i.to_string(), ": &a", &i.to_string(), " [", &refs, "]\n"].concat();
+            s += &[
+                "a",
+                &i.to_string(),
+                ": &a",
+                &i.to_string(),
+                " [",
+                &refs,
+                "]\n",
+            ]
+            .concat();
         }
         let err = read(&s, Limits::default()).unwrap_err();
         assert!(matches!(err, ReadError::TooManyNodes { .. }), "{err:?}");

@@ -87,7 +87,7 @@ pub(crate) fn check(
     c.usage();
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     fn err(&mut self, code: &'static str, msg: String, span: Span) -> &mut Diagnostic {
         self.out.push(Diagnostic::error(code, msg).at(span));
         self.out.last_mut().expect("just pushed")
@@ -126,33 +126,35 @@ impl Ctx<'_> {
     }
 
     fn top(&mut self) {
-        if self.intent.version != 1 {
+        let intent: &'a Intent = self.intent;
+        if intent.version != 1 {
             let s = self.loc.value(&["version"]);
             self.err(
                 "unsupported-version",
-                format!("intent version {} is not supported", self.intent.version),
+                format!("intent version {} is not supported", intent.version),
                 s,
             )
             .help = Some("this Shiplane reads `version: 1`".into());
         }
         let s = self.loc.value(&["project"]);
-        let project = self.intent.project.clone();
+        let project = &intent.project;
         self.name("project name", &project, s, false);
     }
 
     fn globs(&mut self) {
+        let intent: &'a Intent = self.intent;
         let mut lists: Vec<(Vec<String>, Vec<String>)> = Vec::new();
-        if let Some(i) = &self.intent.inputs {
+        if let Some(i) = &intent.inputs {
             lists.push((vec!["inputs".into(), "shared".into()], i.shared.clone()));
             lists.push((vec!["inputs".into(), "ignore".into()], i.ignore.clone()));
         }
-        for (n, l) in &self.intent.libraries {
+        for (n, l) in &intent.libraries {
             lists.push((
                 vec!["libraries".into(), n.clone(), "paths".into()],
                 l.paths.clone(),
             ));
         }
-        for (n, s) in &self.intent.services {
+        for (n, s) in &intent.services {
             lists.push((
                 vec!["services".into(), n.clone(), "paths".into()],
                 s.paths.clone(),
@@ -176,18 +178,20 @@ impl Ctx<'_> {
                 }
             }
         }
-        for (n, _) in self.intent.libraries.clone() {
+        for n in intent.libraries.keys() {
             let s = self.loc.key(&["libraries", &n]);
             self.name("library name", &n, s, false);
         }
     }
 
     fn services(&mut self) {
-        let services = self.intent.services.clone();
-        if let Some(run) = self.intent.defaults.as_ref().and_then(|d| d.run.clone()) {
+        let intent: &'a Intent = self.intent;
+        let eff: &'a EffectiveIntent = self.eff;
+        let services = &intent.services;
+        if let Some(run) = intent.defaults.as_ref().and_then(|d| d.run.as_ref()) {
             self.run(&["defaults", "run"], &run);
         }
-        for (name, svc) in &services {
+        for (name, svc) in services {
             let key = self.loc.key(&["services", name]);
             self.name("service name", name, key, false);
             if svc.paths.is_empty() {
@@ -237,7 +241,7 @@ impl Ctx<'_> {
             if let Some(run) = &svc.run {
                 self.run(&["services", name, "run"], run);
             }
-            let eff = &self.eff.services[name];
+            let eff = &eff.services[name];
             let has_port = eff.run.port.is_some();
             if svc.expose.is_some() && !has_port {
                 let s = self.loc.key(&["services", name, "expose"]);
@@ -446,15 +450,16 @@ impl Ctx<'_> {
     }
 
     fn dependencies(&mut self) {
-        let services = self.intent.services.clone();
+        let intent: &'a Intent = self.intent;
+        let services = &intent.services;
         let known: Vec<&str> = self
             .intent
             .libraries
             .keys()
-            .chain(self.intent.services.keys())
+            .chain(intent.services.keys())
             .map(String::as_str)
             .collect();
-        for (name, svc) in &services {
+        for (name, svc) in services {
             for (i, d) in svc.depends_on.iter().enumerate() {
                 if !known.contains(&d.as_str()) {
                     let s = self
@@ -509,9 +514,11 @@ impl Ctx<'_> {
     }
 
     fn lanes(&mut self) {
-        let lanes = self.intent.lanes.clone();
+        let intent: &'a Intent = self.intent;
+        let eff: &'a EffectiveIntent = self.eff;
+        let lanes = &intent.lanes;
         let names: Vec<&str> = lanes.keys().map(String::as_str).collect();
-        for (name, lane) in &lanes {
+        for (name, lane) in lanes {
             let key = self.loc.key(&["lanes", name]);
             self.name("lane name", name, key, true);
             if let Some(from) = &lane.from {
@@ -540,7 +547,7 @@ impl Ctx<'_> {
                     );
                 }
             }
-            let eff = &self.eff.lanes[name];
+            let eff = &eff.lanes[name];
             // Namespaces: templates may use `{name}`; check them with a sample instance name.
             let ns = if lane.template {
                 eff.namespace.replace("{name}", "pr-1")
@@ -663,9 +670,9 @@ impl Ctx<'_> {
             }
             if let Some(list) = &lane.services {
                 for (i, s) in list.iter().enumerate() {
-                    if !self.intent.services.contains_key(s) {
+                    if !intent.services.contains_key(s) {
                         let sp = self.loc.value(&["lanes", name, "services", &i.to_string()]);
-                        let help = closest(s, self.intent.services.keys().map(String::as_str))
+                        let help = closest(s, intent.services.keys().map(String::as_str))
                             .map(|c| format!("did you mean `{c}`?"));
                         self.err(
                             "unknown-service",
@@ -733,8 +740,10 @@ impl Ctx<'_> {
 
     /// Every `{variable}` in every templated field, against what its context provides.
     fn templates(&mut self) {
-        let lanes = self.eff.lanes.clone();
-        let defaults = self.intent.defaults.clone().unwrap_or_default();
+        let intent: &'a Intent = self.intent;
+        let eff: &'a EffectiveIntent = self.eff;
+        let lanes = &eff.lanes;
+        let defaults = intent.defaults.clone().unwrap_or_default();
         let build_vars = [
             "commit",
             "commit.short",
@@ -751,7 +760,7 @@ impl Ctx<'_> {
         if let Some(r) = &defaults.registry {
             self.template(&["defaults", "registry"], r, &["project"], &all_lanes);
         }
-        for (name, lane) in &self.intent.lanes.clone() {
+        for (name, lane) in &intent.lanes {
             let me = [name.as_str()];
             if let Some(r) = &lane.registry {
                 self.template(&["lanes", name, "registry"], r, &["project"], &me);
@@ -794,7 +803,7 @@ impl Ctx<'_> {
             }
         }
         // Service strings are rendered once per lane that deploys the service.
-        for (sname, svc) in &self.intent.services.clone() {
+        for (sname, svc) in &intent.services {
             let deploying: Vec<&str> = lanes
                 .values()
                 .filter(|l| l.services.contains(sname))
@@ -835,6 +844,7 @@ impl Ctx<'_> {
     /// Checks one template. `allowed` are the plain variables of its context; `{lane.X}` is
     /// allowed when every lane in `lanes` defines `X` (or it is `name`/`namespace`).
     fn template(&mut self, path: &[&str], text: &str, allowed: &[&str], lanes: &[&str]) {
+        let eff: &'a EffectiveIntent = self.eff;
         let span = self.loc.value(path);
         let holes = match template::holes(text) {
             Ok(h) => h,
@@ -879,7 +889,7 @@ impl Ctx<'_> {
                 if !missing.is_empty() {
                     let known: BTreeSet<&str> = lanes
                         .iter()
-                        .filter_map(|l| self.eff.lanes.get(*l))
+                        .filter_map(|l| eff.lanes.get(*l))
                         .flat_map(|e| e.vars.keys().map(String::as_str))
                         .collect();
                     let help = closest(var, known.iter().copied()).map_or_else(
@@ -938,7 +948,8 @@ impl Ctx<'_> {
     }
 
     fn notify(&mut self) {
-        for (i, n) in self.intent.notify.clone().iter().enumerate() {
+        let intent: &'a Intent = self.intent;
+        for (i, n) in intent.notify.iter().enumerate() {
             let count = usize::from(n.feishu.is_some())
                 + usize::from(n.slack.is_some())
                 + usize::from(n.webhook.is_some());
@@ -1002,7 +1013,8 @@ impl Ctx<'_> {
     }
 
     fn retention(&mut self) {
-        let Some(r) = self.intent.retention.clone() else {
+        let intent: &'a Intent = self.intent;
+        let Some(r) = &intent.retention else {
             return;
         };
         if let Some(g) = &r.grace
@@ -1022,9 +1034,9 @@ impl Ctx<'_> {
             }
         }
         for (svc, o) in &r.services {
-            if !self.intent.services.contains_key(svc) {
+            if !intent.services.contains_key(svc) {
                 let s = self.loc.key(&["retention", "services", svc]);
-                let help = closest(svc, self.intent.services.keys().map(String::as_str))
+                let help = closest(svc, intent.services.keys().map(String::as_str))
                     .map(|c| format!("did you mean `{c}`?"));
                 self.err(
                     "unknown-service",
@@ -1048,37 +1060,56 @@ impl Ctx<'_> {
 
     /// Warnings for things defined but never used.
     fn usage(&mut self) {
-        let real_lanes: Vec<&crate::effective::EffectiveLane> = self.eff.lanes.values().collect();
-        for name in self.intent.services.keys().cloned().collect::<Vec<_>>() {
-            if !real_lanes.iter().any(|l| l.services.contains(&name)) {
-                let s = self.loc.key(&["services", &name]);
-                let msg = if real_lanes.is_empty() {
-                    format!("no lane deploys service `{name}` (the intent has no lanes yet)")
-                } else {
-                    format!("no lane deploys service `{name}`")
-                };
-                self.warn("undeployed-service", msg, s).help =
-                    Some("add it to a lane's `services:`, or define a lane".into());
+        let intent: &'a Intent = self.intent;
+        let eff: &'a EffectiveIntent = self.eff;
+        if eff.lanes.is_empty() {
+            if !intent.services.is_empty() {
+                let s = self.loc.key(&["lanes"]);
+                self.warn(
+                    "no-lanes",
+                    "the intent has no lanes, so no service is deployed anywhere".into(),
+                    s,
+                )
+                .help = Some(
+                    "add a lane, like `lanes: { dev: { gitops: { repo: …, path: lanes/dev } } }`"
+                        .into(),
+                );
+            }
+        } else {
+            let deployed: BTreeSet<&str> = eff
+                .lanes
+                .values()
+                .flat_map(|l| l.services.iter().map(String::as_str))
+                .collect();
+            for name in intent
+                .services
+                .keys()
+                .filter(|n| !deployed.contains(n.as_str()))
+            {
+                let s = self.loc.key(&["services", name]);
+                self.warn("undeployed-service", format!("no lane deploys service `{name}`"), s).help =
+                    Some("add it to a lane's `services:`, or remove the lane's `services:` list to deploy everything".into());
             }
         }
-        let used: BTreeSet<&str> = self
-            .intent
+        let used: BTreeSet<&str> = intent
             .services
             .values()
             .flat_map(|s| s.depends_on.iter().map(String::as_str))
             .collect();
-        for name in self.intent.libraries.keys().cloned().collect::<Vec<_>>() {
-            if !used.contains(name.as_str()) {
-                let s = self.loc.key(&["libraries", &name]);
-                self.warn(
-                    "unused-library",
-                    format!("no service depends on library `{name}`"),
-                    s,
-                )
-                .help = Some(format!(
-                    "add `depends_on: [{name}]` to the services that use it, or remove it"
-                ));
-            }
+        for name in intent
+            .libraries
+            .keys()
+            .filter(|n| !used.contains(n.as_str()))
+        {
+            let s = self.loc.key(&["libraries", name]);
+            self.warn(
+                "unused-library",
+                format!("no service depends on library `{name}`"),
+                s,
+            )
+            .help = Some(format!(
+                "add `depends_on: [{name}]` to the services that use it, or remove it"
+            ));
         }
     }
 }

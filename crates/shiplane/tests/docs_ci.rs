@@ -4,21 +4,35 @@
 use std::path::{Path, PathBuf};
 
 fn shared() -> PathBuf {
-    std::env::var_os("SHIPLANE_SHARED_DIR")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"), PathBuf::from)
+    std::env::var_os("SHIPLANE_SHARED_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+        PathBuf::from,
+    )
 }
 
 #[test]
 fn the_documented_github_workflow_validates_against_the_official_schema() {
     let schema_path = shared().join("schemas/github/github-workflow.json");
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap_or_else(|e| {
-        panic!("{}: {e} (set SHIPLANE_SHARED_DIR to the shared/ folder)", schema_path.display())
-    }))
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (set SHIPLANE_SHARED_DIR to the shared/ folder)",
+                schema_path.display()
+            )
+        }))
+        .unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ci/github-actions.yml"),
+    )
     .unwrap();
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ci/github-actions.yml")).unwrap();
-    let doc = shiplane_intent::node::read(&text, shiplane_intent::node::Limits::default()).unwrap().to_json();
+    let doc = shiplane_intent::node::read(&text, shiplane_intent::node::Limits::default())
+        .unwrap()
+        .to_json();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     // And a broken one does not pass: the check can fail.
     let mut broken = doc.clone();

@@ -49,13 +49,30 @@ fn repo() -> GitRepo {
 }
 
 fn plan_json(r: &GitRepo, args: &[&str]) -> serde_json::Value {
-    let out = Command::cargo_bin("shiplane").unwrap().current_dir(r.path()).arg("plan").args(args).arg("--json").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::cargo_bin("shiplane")
+        .unwrap()
+        .current_dir(r.path())
+        .arg("plan")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn affected(doc: &serde_json::Value) -> Vec<String> {
-    doc["affected"].as_array().unwrap().iter().map(|a| a["service"].as_str().unwrap().to_owned()).collect()
+    doc["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["service"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -71,7 +88,12 @@ fn a_library_change_affects_its_transitive_dependents_only() {
     assert_eq!(doc["affected"][1]["reasons"][0], "library `core` changed");
     assert_eq!(doc["unchanged"][0]["service"], "web");
     assert_eq!(doc["affected"][0]["image"], "registry.example.com/shop/api");
-    assert!(doc["affected"][0]["tag"].as_str().unwrap().starts_with("sha-"));
+    assert!(
+        doc["affected"][0]["tag"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha-")
+    );
     assert_eq!(doc["base"]["is_ancestor"], true);
 }
 
@@ -80,7 +102,10 @@ fn a_shared_file_change_affects_every_service() {
     let r = repo();
     r.write("package-lock.json", "{\"v\": 2}");
     r.commit("lock");
-    assert_eq!(affected(&plan_json(&r, &["--base", "HEAD~1"])), vec!["api", "web", "worker"]);
+    assert_eq!(
+        affected(&plan_json(&r, &["--base", "HEAD~1"])),
+        vec!["api", "web", "worker"]
+    );
 }
 
 #[test]
@@ -97,7 +122,13 @@ fn an_ignored_change_affects_nothing() {
 #[test]
 fn a_build_section_change_affects_only_that_service() {
     let r = repo();
-    r.write("shiplane.yaml", &INTENT.replace("build: { context: apps/web }", "build: { context: apps/web, target: prod }"));
+    r.write(
+        "shiplane.yaml",
+        &INTENT.replace(
+            "build: { context: apps/web }",
+            "build: { context: apps/web, target: prod }",
+        ),
+    );
     r.commit("web target");
     let doc = plan_json(&r, &["--base", "HEAD~1"]);
     assert_eq!(affected(&doc), vec!["web"]);
@@ -115,7 +146,12 @@ fn explain_lists_the_files_by_rule() {
     let groups = doc["groups"].as_array().unwrap();
     let dep = groups.iter().find(|g| g["rule"] == "dependency").unwrap();
     assert_eq!(dep["name"], "api");
-    let files: Vec<&str> = dep["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let files: Vec<&str> = dep["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     assert_eq!(files, vec!["services/api/extra.py"]);
     let lib = groups.iter().find(|g| g["rule"] == "library").unwrap();
     assert_eq!(lib["name"], "core");
@@ -129,7 +165,12 @@ fn a_shallow_clone_is_refused_then_deepened() {
     r.write("libs/ui/index.js", "export const ui = 2;\n");
     r.commit("ui");
     let shallow = r.clone_shallow(1);
-    let out = Command::cargo_bin("shiplane").unwrap().current_dir(shallow.path()).args(["plan", "--base", "HEAD~1"]).output().unwrap();
+    let out = Command::cargo_bin("shiplane")
+        .unwrap()
+        .current_dir(shallow.path())
+        .args(["plan", "--base", "HEAD~1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("shallow"), "{err}");
@@ -141,7 +182,12 @@ fn a_shallow_clone_is_refused_then_deepened() {
 #[test]
 fn no_base_and_no_index_says_what_to_provide() {
     let r = repo();
-    let out = Command::cargo_bin("shiplane").unwrap().current_dir(r.path()).arg("plan").output().unwrap();
+    let out = Command::cargo_bin("shiplane")
+        .unwrap()
+        .current_dir(r.path())
+        .arg("plan")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("--base"), "{err}");
@@ -152,7 +198,12 @@ fn github_matrix_lists_affected_services() {
     let r = repo();
     r.write("apps/web/index.js", "console.log('web 2');\n");
     let head = r.commit("web");
-    let out = Command::cargo_bin("shiplane").unwrap().current_dir(r.path()).args(["plan", "--base", "HEAD~1", "--format", "github-matrix"]).output().unwrap();
+    let out = Command::cargo_bin("shiplane")
+        .unwrap()
+        .current_dir(r.path())
+        .args(["plan", "--base", "HEAD~1", "--format", "github-matrix"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let include = m["include"].as_array().unwrap();
@@ -168,6 +219,14 @@ fn the_same_inputs_give_the_same_bytes() {
     let r = repo();
     r.write("libs/core/lib.py", "core = 9\n");
     r.commit("core");
-    let run = || Command::cargo_bin("shiplane").unwrap().current_dir(r.path()).args(["plan", "--base", "HEAD~1", "--format", "tekton"]).output().unwrap().stdout;
+    let run = || {
+        Command::cargo_bin("shiplane")
+            .unwrap()
+            .current_dir(r.path())
+            .args(["plan", "--base", "HEAD~1", "--format", "tekton"])
+            .output()
+            .unwrap()
+            .stdout
+    };
     assert_eq!(run(), run());
 }

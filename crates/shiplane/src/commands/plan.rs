@@ -77,6 +77,12 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
             .map(|p| p.to_string_lossy().replace('\\', "/"))
     });
     let base_spec = match (base_listing, &rel_intent) {
+        // The common case: the intent did not change, so neither did its spec; skip re-reading.
+        (Some(l), Some(rel))
+            if blob_at(l, rel).is_some() && blob_at(l, rel) == blob_at(head_listing, rel) =>
+        {
+            Some(spec.clone())
+        }
         (Some(l), Some(rel)) => intent_at(&repo, l, rel),
         _ => None,
     };
@@ -187,6 +193,10 @@ fn git_error(e: GitError) -> CliError {
     } else {
         err
     }
+}
+
+fn blob_at(listing: &TreeListing, rel: &str) -> Option<shiplane_plan::Oid> {
+    listing.find(rel).map(|i| listing.get(i).oid)
 }
 
 /// The intent as it was at the base commit, to tell "intent changed" and "new service" apart.
