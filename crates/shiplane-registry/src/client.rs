@@ -43,7 +43,7 @@ use crate::protocol::{
     plain_http_allowed, scope,
 };
 use crate::reference::Reference;
-use crate::registry::{Manifest, ManifestInfo, Registry, media_type_of};
+use crate::registry::{Manifest, ManifestInfo, Registry};
 
 /// The header registries put the manifest digest in.
 const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
@@ -569,18 +569,7 @@ impl RegistryClient {
                     });
                 }
             }
-            let media_type = content_type
-                .filter(|t| crate::protocol::is_known_manifest(t))
-                .or_else(|| media_type_of(&bytes))
-                .ok_or_else(|| RegistryError::InvalidManifest {
-                    reference: format!("{repository}:{reference}"),
-                    detail: "no media type in the answer or the document".to_owned(),
-                })?;
-            Ok(Manifest {
-                media_type,
-                digest,
-                bytes,
-            })
+            Manifest::new(content_type, digest, bytes)
         })
         .await
     }

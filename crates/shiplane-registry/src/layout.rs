@@ -34,9 +34,9 @@ use serde_json::{Map, Value, json};
 
 use crate::digest::Digest;
 use crate::error::{RegistryError, Result};
-use crate::protocol::{OCI_INDEX_V1, OCI_MANIFEST_V1, is_known_manifest};
+use crate::protocol::OCI_INDEX_V1;
 use crate::reference::Reference;
-use crate::registry::{Manifest, ManifestInfo, Registry, manifest_links, media_type_of};
+use crate::registry::{Manifest, ManifestInfo, Registry, detect_media_type, manifest_links};
 
 /// The annotation that names a manifest in `index.json`.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -274,18 +274,7 @@ impl OciLayout {
             Reference::Digest(digest) => (digest.clone(), None),
         };
         let bytes = self.read_blob(repository, &digest, "manifest")?;
-        let media_type = indexed_type
-            .filter(|t| is_known_manifest(t))
-            .or_else(|| detect_media_type(&bytes))
-            .ok_or_else(|| RegistryError::InvalidManifest {
-                reference: format!("{repository}@{digest}"),
-                detail: "not a manifest or index".to_owned(),
-            })?;
-        Ok(Manifest {
-            media_type,
-            digest,
-            bytes,
-        })
+        Manifest::new(indexed_type, digest, bytes)
     }
 
     fn head_digest_sync(&self, digest: &Digest) -> Result<Option<ManifestInfo>> {
@@ -439,24 +428,6 @@ fn entry_ref_name(entry: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
-/// The media type of a manifest document: its `mediaType`, or its shape when it has none.
-fn detect_media_type(bytes: &[u8]) -> Option<String> {
-    if let Some(media_type) = media_type_of(bytes) {
-        return is_known_manifest(&media_type).then_some(media_type);
-    }
-    let value: Value = serde_json::from_slice(bytes).ok()?;
-    if value.get("schemaVersion").and_then(Value::as_u64) != Some(2) {
-        return None;
-    }
-    if value.get("manifests").is_some() {
-        Some(OCI_INDEX_V1.to_owned())
-    } else if value.get("config").is_some() {
-        Some(OCI_MANIFEST_V1.to_owned())
-    } else {
-        None
-    }
-}
-
 /// Runs filesystem work off the async executor.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
@@ -555,7 +526,7 @@ impl Registry for OciLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{DOCKER_MANIFEST_LIST_V2, DOCKER_MANIFEST_V2};
+    use crate::protocol::{DOCKER_MANIFEST_LIST_V2, DOCKER_MANIFEST_V2, OCI_MANIFEST_V1};
 
     fn small_image(layout: &OciLayout) -> (Bytes, Digest) {
         let config =

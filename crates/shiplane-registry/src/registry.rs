@@ -14,13 +14,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::client::{ClientOptions, RegistryClient};
 use crate::credentials::CredentialSources;
 use crate::digest::Digest;
 use crate::error::{RegistryError, Result};
 use crate::layout::OciLayout;
-use crate::protocol::{RetryPolicy, is_index, is_known_manifest};
+use crate::protocol::{OCI_INDEX_V1, OCI_MANIFEST_V1, RetryPolicy, is_index, is_known_manifest};
 use crate::reference::{ImageLocation, Reference};
 
 /// What a HEAD of a manifest says about it.
@@ -41,6 +42,27 @@ pub struct Manifest {
     pub digest: Digest,
     /// The raw manifest.
     pub bytes: Bytes,
+}
+
+impl Manifest {
+    /// A manifest from its verified digest and bytes. The media type is `declared` (a
+    /// `Content-Type` or an index descriptor's) when that is a manifest type, else the
+    /// document's own `mediaType`, else guessed from its shape; anything else (a schema 1
+    /// manifest, a blob) is refused.
+    pub fn new(declared: Option<String>, digest: Digest, bytes: Bytes) -> Result<Self> {
+        let media_type = declared
+            .filter(|t| is_known_manifest(t))
+            .or_else(|| detect_media_type(&bytes))
+            .ok_or_else(|| RegistryError::InvalidManifest {
+                reference: digest.to_string(),
+                detail: "not an OCI or Docker schema 2 manifest or index".to_owned(),
+            })?;
+        Ok(Self {
+            media_type,
+            digest,
+            bytes,
+        })
+    }
 }
 
 /// An image store: a registry host or an oci-layout directory.
@@ -155,13 +177,31 @@ pub fn manifest_links(reference: &str, media_type: &str, bytes: &[u8]) -> Result
 }
 
 /// The `mediaType` field of a manifest document, for stores that keep no content type.
-pub(crate) fn media_type_of(bytes: &[u8]) -> Option<String> {
+fn media_type_of(bytes: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct Head {
         #[serde(rename = "mediaType")]
         media_type: Option<String>,
     }
     serde_json::from_slice::<Head>(bytes).ok()?.media_type
+}
+
+/// The media type of a manifest document: its `mediaType`, or its shape when it has none.
+pub(crate) fn detect_media_type(bytes: &[u8]) -> Option<String> {
+    if let Some(media_type) = media_type_of(bytes) {
+        return is_known_manifest(&media_type).then_some(media_type);
+    }
+    let value: Value = serde_json::from_slice(bytes).ok()?;
+    if value.get("schemaVersion").and_then(Value::as_u64) != Some(2) {
+        return None;
+    }
+    if value.get("manifests").is_some() {
+        Some(OCI_INDEX_V1.to_owned())
+    } else if value.get("config").is_some() {
+        Some(OCI_MANIFEST_V1.to_owned())
+    } else {
+        None
+    }
 }
 
 /// How remote registries are reached.

@@ -263,10 +263,45 @@ async fn moved_tag_resolves_to_the_new_digest() {
     );
 }
 
-/// A loopback proxy that answers the first `failures` requests with 500 and forwards the rest
-/// to `upstream`.
-async fn flaky_proxy(upstream: u16, failures: usize) -> (u16, Arc<AtomicUsize>) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+/// Reads one HTTP request head (and whatever body bytes came with it).
+async fn read_head(stream: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    Some(head)
+}
+
+/// Forwards one request to `upstream` with `Connection: close` and relays until both ends
+/// close, so the next request needs a new connection and is seen by the proxy.
+async fn forward_one(mut inbound: tokio::net::TcpStream, head: &[u8], upstream: u16) {
+    use tokio::io::AsyncWriteExt as _;
+    let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else {
+        return;
+    };
+    let end = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0);
+    let mut forwarded = head[..end].to_vec();
+    forwarded.extend_from_slice(b"\r\nConnection: close");
+    forwarded.extend_from_slice(&head[end..]);
+    if outbound.write_all(&forwarded).await.is_ok() {
+        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+    }
+}
+
+/// A fault to inject: given the request line and how many requests came before, the status
+/// code and message to answer with instead of forwarding.
+type Fault = dyn Fn(&str, usize) -> Option<(u16, &'static str)> + Send + Sync;
+
+/// A loopback proxy in front of `upstream` that injects the faults `fault` chooses. Every
+/// connection carries one request (forwarded with `Connection: close`), so every request is
+/// seen. Returns the port and the number of requests seen.
+async fn fault_proxy(upstream: u16, fault: Arc<Fault>) -> (u16, Arc<AtomicUsize>) {
+    use tokio::io::AsyncWriteExt as _;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let served = Arc::new(AtomicUsize::new(0));
@@ -276,39 +311,83 @@ async fn flaky_proxy(upstream: u16, failures: usize) -> (u16, Arc<AtomicUsize>) 
             let Ok((mut inbound, _)) = listener.accept().await else {
                 return;
             };
-            let counter = counter.clone();
+            let (counter, fault) = (counter.clone(), fault.clone());
             tokio::spawn(async move {
-                // Read one request head.
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match inbound.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                if counter.fetch_add(1, Ordering::SeqCst) < failures {
-                    let body = r#"{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}"#;
+                let Some(head) = read_head(&mut inbound).await else {
+                    return;
+                };
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                if let Some((status, message)) =
+                    fault(&line, counter.fetch_add(1, Ordering::SeqCst))
+                {
+                    let body =
+                        format!(r#"{{"errors":[{{"code":"UNKNOWN","message":"{message}"}}]}}"#);
                     let response = format!(
-                        "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n\
+                        "HTTP/1.1 {status} Injected\r\nContent-Type: application/json\r\n\
                          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
                         body.len()
                     );
                     let _ = inbound.write_all(response.as_bytes()).await;
                     return;
                 }
-                let Ok(mut outbound) =
-                    tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
-                else {
-                    return;
-                };
-                if outbound.write_all(&head).await.is_ok() {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }
+                forward_one(inbound, &head, upstream).await;
             });
         }
     });
     (port, served)
+}
+
+/// The first `failures` requests answer 500.
+fn first_requests_fail(failures: usize) -> Arc<Fault> {
+    Arc::new(move |_, seen| (seen < failures).then_some((500, "injected failure")))
+}
+
+fn client_for_port(port: u16, retry: RetryPolicy) -> RegistryClient {
+    RegistryClient::new(
+        &format!("127.0.0.1:{port}"),
+        ClientOptions {
+            retry,
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn resolve_falls_back_to_get_when_head_is_refused() {
+    let Some(registry) = TestRegistry::start(&RegistryConfig::default()) else {
+        return;
+    };
+    let image = packed("no head");
+    push_image(&registry.client(), "app", "v1", &image)
+        .await
+        .unwrap();
+    let heads = Arc::new(AtomicUsize::new(0));
+    let counted = heads.clone();
+    let (port, _) = fault_proxy(
+        registry.port,
+        Arc::new(move |line: &str, _| {
+            line.starts_with("HEAD ").then(|| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                (405, "HEAD not allowed here")
+            })
+        }),
+    )
+    .await;
+    let client = client_for_port(port, fast_retry());
+    assert_eq!(
+        client.resolve("app", "v1").await.unwrap(),
+        image.digests.manifest
+    );
+    assert_eq!(
+        heads.load(Ordering::SeqCst),
+        1,
+        "HEAD is tried once, then GET"
+    );
 }
 
 #[tokio::test]
@@ -321,15 +400,8 @@ async fn server_errors_are_retried_until_the_registry_recovers() {
         .await
         .unwrap();
 
-    let (port, served) = flaky_proxy(registry.port, 2).await;
-    let through_proxy = RegistryClient::new(
-        &format!("127.0.0.1:{port}"),
-        ClientOptions {
-            retry: fast_retry(),
-            ..ClientOptions::default()
-        },
-    )
-    .unwrap();
+    let (port, served) = fault_proxy(registry.port, first_requests_fail(2)).await;
+    let through_proxy = client_for_port(port, fast_retry());
     let started = Instant::now();
     assert_eq!(
         through_proxy.resolve("app", "v1").await.unwrap(),
@@ -341,19 +413,29 @@ async fn server_errors_are_retried_until_the_registry_recovers() {
     );
     assert!(served.load(Ordering::SeqCst) >= 3);
 
-    // With fewer attempts than failures the error surfaces, typed and retryable.
-    let (port, _) = flaky_proxy(registry.port, 5).await;
-    let impatient = RegistryClient::new(
-        &format!("127.0.0.1:{port}"),
-        ClientOptions {
-            retry: RetryPolicy {
-                max_attempts: 2,
-                ..fast_retry()
-            },
-            ..ClientOptions::default()
-        },
+    // 429 is retried too.
+    let (port, _) = fault_proxy(
+        registry.port,
+        Arc::new(|_, seen| (seen == 0).then_some((429, "slow down"))),
     )
-    .unwrap();
+    .await;
+    assert_eq!(
+        client_for_port(port, fast_retry())
+            .resolve("app", "v1")
+            .await
+            .unwrap(),
+        image.digests.manifest
+    );
+
+    // With fewer attempts than failures the error surfaces, typed and retryable.
+    let (port, _) = fault_proxy(registry.port, first_requests_fail(5)).await;
+    let impatient = client_for_port(
+        port,
+        RetryPolicy {
+            max_attempts: 2,
+            ..fast_retry()
+        },
+    );
     let error = impatient
         .get_blob("app", &image.digests.layer)
         .await
@@ -756,7 +838,7 @@ async fn token_gate(
     password: &'static str,
 ) -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
     use base64::Engine as _;
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::io::AsyncWriteExt as _;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let scopes = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -768,14 +850,9 @@ async fn token_gate(
             };
             let seen = seen.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match inbound.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
+                let Some(head) = read_head(&mut inbound).await else {
+                    return;
+                };
                 let text = String::from_utf8_lossy(&head).into_owned();
                 let target = text
                     .split_whitespace()
@@ -823,19 +900,7 @@ async fn token_gate(
                         respond("401 Unauthorized", String::new(), "{}".to_owned())
                     }
                 } else if authorization == "Bearer gate-token" {
-                    let Ok(mut outbound) =
-                        tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
-                    else {
-                        return;
-                    };
-                    // One request per connection, so every request is inspected.
-                    let end = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0);
-                    let mut forwarded = head[..end].to_vec();
-                    forwarded.extend_from_slice(b"\r\nConnection: close");
-                    forwarded.extend_from_slice(&head[end..]);
-                    if outbound.write_all(&forwarded).await.is_ok() {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
+                    forward_one(inbound, &head, upstream).await;
                     return;
                 } else {
                     let challenge = format!(
