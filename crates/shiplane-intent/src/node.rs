@@ -276,6 +276,7 @@ enum Frame {
         entries: Vec<(Key, Node)>,
         pending_key: Option<Key>,
         size: usize,
+        index: HashMap<String, usize>,
     },
 }
 
@@ -385,6 +386,7 @@ pub fn read(src: &str, limits: Limits) -> Result<Node, ReadError> {
                         entries: Vec::new(),
                         pending_key: None,
                         size: 1,
+                        index: HashMap::new(),
                     }
                 });
                 None
@@ -436,29 +438,52 @@ pub fn read(src: &str, limits: Limits) -> Result<Node, ReadError> {
                 entries,
                 pending_key,
                 size,
+                index,
                 ..
             }) => match pending_key.take() {
                 None => {
-                    let name = match &node.value {
-                        Value::Str(s) => s.clone(),
+                    let key_span = node.span;
+                    let name = match node.value {
+                        Value::Str(s) => s,
                         Value::Int(i) => i.to_string(),
                         Value::Bool(b) => b.to_string(),
                         Value::Float(f) => f.to_string(),
                         Value::Null => String::new(),
                         Value::Seq(_) | Value::Map(_) => {
-                            return Err(ReadError::ComplexKey { span: node.span });
+                            return Err(ReadError::ComplexKey { span: key_span });
                         }
                     };
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                    // Large mappings (hundreds of services) get a hash index so the duplicate
+                    // check stays linear; small ones are scanned.
+                    let duplicate = if entries.len() < 16 {
+                        entries
+                            .iter()
+                            .find(|(k, _)| k.name == name)
+                            .map(|(k, _)| k.span)
+                    } else {
+                        if index.is_empty() {
+                            index.extend(
+                                entries
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, (k, _))| (k.name.clone(), i)),
+                            );
+                        }
+                        index.get(&name).map(|&i| entries[i].0.span)
+                    };
+                    if let Some(first) = duplicate {
                         return Err(ReadError::DuplicateKey {
                             key: name,
-                            span: node.span,
-                            first: first.span,
+                            span: key_span,
+                            first,
                         });
+                    }
+                    if !index.is_empty() {
+                        index.insert(name.clone(), entries.len());
                     }
                     *pending_key = Some(Key {
                         name,
-                        span: node.span,
+                        span: key_span,
                     });
                 }
                 Some(key) => {

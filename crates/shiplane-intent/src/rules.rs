@@ -98,7 +98,15 @@ impl<'a> Ctx<'a> {
         self.out.last_mut().expect("just pushed")
     }
 
-    fn name(&mut self, what: &str, name: &str, span: Span, subdomain: bool) {
+    /// Checks a name; the position is looked up only when the name is invalid (large intents
+    /// have thousands of names and finding a position is a search).
+    fn name(
+        &mut self,
+        what: &str,
+        name: &str,
+        span: impl FnOnce(&Loc<'_>) -> Span,
+        subdomain: bool,
+    ) {
         let r = if subdomain {
             values::dns_subdomain(name)
         } else {
@@ -115,7 +123,7 @@ impl<'a> Ctx<'a> {
                 "invalid-name",
                 format!("{what} `{name}` is not a valid {kind}: {why}"),
             )
-            .at(span)
+            .at(span(&self.loc))
             .help(if fix.is_empty() || fix == name {
                 "use lower-case letters, digits and `-`".to_owned()
             } else {
@@ -136,9 +144,12 @@ impl<'a> Ctx<'a> {
             )
             .help = Some("this Shiplane reads `version: 1`".into());
         }
-        let s = self.loc.value(&["project"]);
-        let project = &intent.project;
-        self.name("project name", &project, s, false);
+        self.name(
+            "project name",
+            &intent.project,
+            |l| l.value(&["project"]),
+            false,
+        );
     }
 
     fn globs(&mut self) {
@@ -179,8 +190,7 @@ impl<'a> Ctx<'a> {
             }
         }
         for n in intent.libraries.keys() {
-            let s = self.loc.key(&["libraries", &n]);
-            self.name("library name", &n, s, false);
+            self.name("library name", n, |l| l.key(&["libraries", n]), false);
         }
     }
 
@@ -192,8 +202,7 @@ impl<'a> Ctx<'a> {
             self.run(&["defaults", "run"], &run);
         }
         for (name, svc) in services {
-            let key = self.loc.key(&["services", name]);
-            self.name("service name", name, key, false);
+            self.name("service name", name, |l| l.key(&["services", name]), false);
             if svc.paths.is_empty() {
                 let s = self.loc.value(&["services", name, "paths"]);
                 self.err(
@@ -396,15 +405,15 @@ impl<'a> Ctx<'a> {
                 );
             }
             let s = span(self, at(&["files", &i.to_string(), "secret"]), false);
-            self.name("secret name", &f.secret, s, true);
+            self.name("secret name", &f.secret, |_| s, true);
         }
         for (i, sref) in run.secrets.iter().enumerate() {
             let s = span(self, at(&["secrets", &i.to_string(), "secret"]), false);
-            self.name("secret name", &sref.secret, s, true);
+            self.name("secret name", &sref.secret, |_| s, true);
         }
         if let Some(sa) = &run.service_account {
             let s = span(self, at(&["service_account"]), false);
-            self.name("service account", sa, s, true);
+            self.name("service account", sa, |_| s, true);
         }
         if let Some(a) = &run.autoscale
             && (a.min == 0 || a.min > a.max)
@@ -519,8 +528,7 @@ impl<'a> Ctx<'a> {
         let lanes = &intent.lanes;
         let names: Vec<&str> = lanes.keys().map(String::as_str).collect();
         for (name, lane) in lanes {
-            let key = self.loc.key(&["lanes", name]);
-            self.name("lane name", name, key, true);
+            self.name("lane name", name, |l| l.key(&["lanes", name]), true);
             if let Some(from) = &lane.from {
                 if !lanes.contains_key(from) {
                     let s = self.loc.value(&["lanes", name, "from"]);
@@ -563,7 +571,7 @@ impl<'a> Ctx<'a> {
                 )
                 .help = Some("only template lanes (`template: true`) have a `{name}`".into());
             } else if !ns.contains('{') {
-                self.name("namespace", &ns, nss, false);
+                self.name("namespace", &ns, |_| nss, false);
             }
             if eff.gitops.repo.is_none() && !lane.template {
                 let s = self.loc.key(&["lanes", name]);
@@ -664,7 +672,7 @@ impl<'a> Ctx<'a> {
                 ] {
                     if let Some(v) = v {
                         let s = self.loc.value(&["lanes", name, "argocd", field]);
-                        self.name(&format!("Argo CD {field}"), v, s, field != "namespace");
+                        self.name(&format!("Argo CD {field}"), v, |_| s, field != "namespace");
                     }
                 }
             }

@@ -9,6 +9,7 @@
 //! Everything that fails here is recorded as a path to leave out, so the typed model can still be
 //! built from the rest and the semantic rules still run.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde_json::Value as J;
@@ -18,6 +19,9 @@ use crate::node::{Node, Span, Value, kind_name};
 
 /// A path into the document: mapping keys and sequence indices, as strings.
 pub(crate) type Path = Vec<String>;
+
+/// The path being walked, borrowing key names from the tree (no allocation per key).
+type WalkPath<'n> = Vec<Cow<'n, str>>;
 
 /// Checks `root` against `schema`; returns the paths that failed and must be left out.
 pub(crate) fn check(schema: &J, root: &Node, out: &mut Vec<Diagnostic>) -> BTreeSet<Path> {
@@ -59,6 +63,9 @@ pub(crate) fn to_json_without(root: &Node, pruned: &BTreeSet<Path>) -> J {
             _ => n.to_json(),
         }
     }
+    if pruned.is_empty() {
+        return root.to_json();
+    }
     if pruned.contains(&Vec::new()) {
         return J::Null;
     }
@@ -66,11 +73,12 @@ pub(crate) fn to_json_without(root: &Node, pruned: &BTreeSet<Path>) -> J {
 }
 
 /// `services.api.run` — how a path is shown to people.
-pub(crate) fn show_path(path: &[String]) -> String {
+pub(crate) fn show_path<S: AsRef<str>>(path: &[S]) -> String {
     if path.is_empty() {
         "the top level".to_owned()
     } else {
-        format!("`{}`", path.join("."))
+        let parts: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
+        format!("`{}`", parts.join("."))
     }
 }
 
@@ -79,12 +87,14 @@ struct Walker<'s> {
     pruned: BTreeSet<Path>,
 }
 
-fn types(schema: &J) -> Option<Vec<&str>> {
-    match schema.get("type")? {
-        J::String(s) => Some(vec![s.as_str()]),
-        J::Array(a) => Some(a.iter().filter_map(J::as_str).collect()),
-        _ => None,
-    }
+/// The `type` keyword's names, without allocating.
+fn types(schema: &J) -> Option<impl Iterator<Item = &str>> {
+    let (one, many): (Option<&str>, &[J]) = match schema.get("type")? {
+        J::String(s) => (Some(s.as_str()), &[]),
+        J::Array(a) => (None, a.as_slice()),
+        _ => return None,
+    };
+    Some(one.into_iter().chain(many.iter().filter_map(J::as_str)))
 }
 
 fn matches_type(t: &str, v: &Value) -> bool {
@@ -173,7 +183,7 @@ impl<'s> Walker<'s> {
         {
             return branches.iter().any(|b| self.accepts_type(b, v));
         }
-        types(s).is_none_or(|ts| ts.iter().any(|t| matches_type(t, v)))
+        types(s).is_none_or(|mut ts| ts.any(|t| matches_type(t, v)))
     }
 
     fn expected_words(&self, schema: &'s J) -> Vec<&'static str> {
@@ -202,11 +212,11 @@ impl<'s> Walker<'s> {
         out
     }
 
-    fn node(
+    fn node<'n>(
         &mut self,
         schema: &'s J,
-        node: &Node,
-        path: &mut Path,
+        node: &'n Node,
+        path: &mut WalkPath<'n>,
         key: Option<Span>,
         out: &mut Vec<Diagnostic>,
     ) {
@@ -231,8 +241,8 @@ impl<'s> Walker<'s> {
             self.branches(schema, branches, node, path, key, out);
             return;
         }
-        if let Some(ts) = types(schema)
-            && !ts.iter().any(|t| matches_type(t, &node.value))
+        if let Some(mut ts) = types(schema)
+            && !ts.any(|t| matches_type(t, &node.value))
         {
             self.wrong_type(schema, node, path, out);
             return;
@@ -263,7 +273,7 @@ impl<'s> Walker<'s> {
             Value::Seq(items) => {
                 if let Some(item_schema) = schema.get("items") {
                     for (i, item) in items.iter().enumerate() {
-                        path.push(i.to_string());
+                        path.push(Cow::Owned(i.to_string()));
                         self.node(item_schema, item, path, None, out);
                         path.pop();
                     }
@@ -273,12 +283,12 @@ impl<'s> Walker<'s> {
         }
     }
 
-    fn branches(
+    fn branches<'n>(
         &mut self,
         schema: &'s J,
         branches: &'s [J],
-        node: &Node,
-        path: &mut Path,
+        node: &'n Node,
+        path: &mut WalkPath<'n>,
         key: Option<Span>,
         out: &mut Vec<Diagnostic>,
     ) {
@@ -315,11 +325,11 @@ impl<'s> Walker<'s> {
         }
     }
 
-    fn object(
+    fn object<'n>(
         &mut self,
         schema: &'s J,
-        node: &Node,
-        path: &mut Path,
+        node: &'n Node,
+        path: &mut WalkPath<'n>,
         key: Option<Span>,
         out: &mut Vec<Diagnostic>,
     ) {
@@ -329,7 +339,7 @@ impl<'s> Walker<'s> {
         // probably meant to be, and do not also report those as missing.
         let mut meant: Vec<&str> = Vec::new();
         for (k, v) in node.entries() {
-            path.push(k.name.clone());
+            path.push(Cow::Borrowed(&k.name));
             if let Some(p) = props.and_then(|p| p.get(&k.name)) {
                 self.node(p, v, path, Some(k.span), out);
             } else {
@@ -377,7 +387,7 @@ impl<'s> Walker<'s> {
         props: Option<&'s serde_json::Map<String, J>>,
         name: &str,
         span: Span,
-        parent: &[String],
+        parent: &[Cow<'_, str>],
     ) -> Diagnostic {
         let in_service = parent.len() == 2 && parent[0] == "services";
         if in_service && FORBIDDEN_IN_SERVICE.contains(&name) {
@@ -439,11 +449,11 @@ impl<'s> Walker<'s> {
             .and_then(|bs| bs.iter().find_map(|b| self.resolve_object(b)))
     }
 
-    fn wrong_type(
+    fn wrong_type<'n>(
         &mut self,
         schema: &'s J,
-        node: &Node,
-        path: &mut Path,
+        node: &'n Node,
+        path: &mut WalkPath<'n>,
         out: &mut Vec<Diagnostic>,
     ) {
         let expected = self.expected_words(schema);
@@ -474,11 +484,11 @@ impl<'s> Walker<'s> {
         self.fail(path, out, d);
     }
 
-    fn bad_enum(
+    fn bad_enum<'n>(
         &mut self,
         allowed: &[&str],
-        node: &Node,
-        path: &mut Path,
+        node: &'n Node,
+        path: &mut WalkPath<'n>,
         out: &mut Vec<Diagnostic>,
     ) {
         let text = scalar_text(&node.value).unwrap_or_default();
@@ -503,8 +513,9 @@ impl<'s> Walker<'s> {
         self.fail(path, out, d);
     }
 
-    fn fail(&mut self, path: &Path, out: &mut Vec<Diagnostic>, d: Diagnostic) {
-        self.pruned.insert(path.clone());
+    fn fail(&mut self, path: &[Cow<'_, str>], out: &mut Vec<Diagnostic>, d: Diagnostic) {
+        self.pruned
+            .insert(path.iter().map(|c| c.to_string()).collect());
         out.push(d);
     }
 }
