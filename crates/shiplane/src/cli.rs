@@ -73,6 +73,36 @@ pub enum Command {
         after_help = "Examples:\n  shiplane plan --base origin/main                 table of affected / unchanged services\n  shiplane plan --base HEAD~1 --json               the stable JSON shape (docs/plan.md)\n  shiplane plan --base HEAD~1 --explain api        which changed files made `api` affected\n  shiplane plan --base $BASE --format github-matrix   for strategy.matrix via fromJSON\n  shiplane plan --base $BASE --format buildkite | buildkite-agent pipeline upload\n  shiplane plan --base $BASE --format tekton > pipelinerun.yaml\n\nA shallow clone is refused unless --deepen N is given."
     )]
     Plan(PlanArgs),
+    /// Work with images (pack a directory into an OCI image)
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Pack a directory into a single-layer OCI image and push it (same directory, same digest)
+    #[command(
+        after_help = "Examples:\n  shiplane image pack dist/ --to 127.0.0.1:5000/shop/web:dev\n  shiplane image pack site/ --to oci-layout:./images:web:v1 --workdir /srv --entrypoint /srv/server\n\nCredentials: SHIPLANE_REGISTRY_USERNAME / SHIPLANE_REGISTRY_PASSWORD or Docker's config.json.\nPlain HTTP is used only for loopback registries and hosts in SHIPLANE_INSECURE_REGISTRIES."
+    )]
+    Pack(ImagePackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImagePackArgs {
+    /// Directory to pack
+    pub dir: PathBuf,
+    /// Where to put the image: `REGISTRY/REPO:TAG` or `oci-layout:DIR[:REPO]:TAG`
+    #[arg(long, value_name = "REF")]
+    pub to: String,
+    /// Entrypoint and its arguments (repeat, or give several values)
+    #[arg(long, num_args = 1.., value_name = "CMD")]
+    pub entrypoint: Vec<String>,
+    /// Working directory inside the image
+    #[arg(long, value_name = "PATH")]
+    pub workdir: Option<String>,
+    /// Environment variable KEY=VALUE (repeatable)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Args)]

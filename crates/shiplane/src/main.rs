@@ -6,6 +6,7 @@ mod commands;
 mod intent_file;
 mod output;
 mod planning;
+mod registry;
 
 use std::process::ExitCode;
 

@@ -2,13 +2,14 @@
 //! an exit status, or a [`CliError`] saying what went wrong and what to do.
 
 mod check;
+mod image;
 mod init;
 mod plan;
 mod schema;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ImageCommand};
 use crate::output::{CliError, Output};
 
 /// Runs the parsed command line.
@@ -19,5 +20,6 @@ pub fn run(cli: Cli, out: &Output) -> Result<ExitCode, CliError> {
         Command::Schema => Ok(schema::run(out)),
         Command::Init(args) => init::run(&args, intent, out),
         Command::Plan(args) => plan::run(&args, intent, out),
+        Command::Image(ImageCommand::Pack(args)) => image::pack(&args, out),
     }
 }

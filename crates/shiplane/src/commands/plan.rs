@@ -10,12 +10,12 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 use shiplane_git::{GitError, Repo};
 use shiplane_plan::{
-    Base, EmitOptions, Explanation, Plan, PlanSpec, Rule, TreeListing, build_jobs, buildkite,
-    github_matrix, tekton,
+    Base, BaseDiff, ChangedPath, CompiledSpec, EmitOptions, Explanation, Plan, PlanError, PlanSpec,
+    Rule, TreeListing, build_jobs, buildkite, github_matrix, tekton,
 };
 
 use crate::cli::{PlanArgs, PlanFormat};
-use crate::intent_file::{self, repo_root};
+use crate::intent_file::{self, IntentFile, repo_root};
 use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
 use crate::planning::plan_spec;
 
@@ -27,82 +27,87 @@ struct Commit {
     id: shiplane_plan::Oid,
 }
 
+/// The intent side of a plan, prepared on its own thread.
+struct Intent {
+    file: IntentFile,
+    spec: PlanSpec,
+    compiled: Result<CompiledSpec, PlanError>,
+}
+
+/// The git side of a plan: head's files and how the base differs from them.
+struct Trees {
+    repo: Repo,
+    head: Commit,
+    base: Commit,
+    head_listing: TreeListing,
+    /// Files that differ between base and head, sorted by path.
+    changes: Vec<ChangedPath>,
+    is_ancestor: bool,
+}
+
 pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
-    let (file, eff) = intent_file::load_valid(intent, out)?;
-    let spec = plan_spec(&eff);
-    let intent_dir = file
-        .path
+    let intent_path = intent_file::locate(intent)?;
+    let intent_dir = intent_path
         .parent()
         .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf);
     let root = repo_root(&std::fs::canonicalize(&intent_dir).unwrap_or(intent_dir));
 
-    let mut repo = open(&root)?;
-    if let Some(depth) = args.deepen {
-        if repo.is_shallow() {
-            eprintln!("deepening the shallow clone by {depth} commits…");
-            shiplane_git::deepen(&root, depth).map_err(git_error)?;
-            repo = open(&root)?;
+    // Reading and checking the intent and reading git are independent and take about as long
+    // as each other, so they run on two threads. Errors keep their order: an invalid intent is
+    // reported before any git problem, and `--deepen` (which fetches) waits for a valid intent.
+    let (intent, trees) = std::thread::scope(|scope| {
+        let loader = scope.spawn(|| load_intent(&intent_path, out));
+        if args.deepen.is_some() {
+            let intent = join(loader);
+            let trees = match &intent {
+                Ok(_) => read_trees(&root, args),
+                Err(_) => Err(CliError::new(EXIT_FAILURE, "git was not read")),
+            };
+            return (intent, trees);
         }
-    }
-    let head = Commit {
-        rev: args.head.clone(),
-        id: repo.resolve(&args.head).map_err(git_error)?,
-    };
-    let base = match &args.base {
-        Some(rev) => Some(Commit {
-            rev: rev.clone(),
-            id: repo.resolve(rev).map_err(git_error)?,
-        }),
-        None => None,
-    };
-    if base.is_none() {
-        return Err(CliError::new(
-            EXIT_INVALID,
-            "nothing to compare with: no --base was given and there is no artifact index yet",
-        )
-        .help("pass the commit this one builds on, e.g. `--base origin/main` or `--base HEAD~1`; once artifacts are published, plan compares against the index instead"));
-    }
-    let listings = repo
-        .tree_listings(
-            &std::iter::once(head.id)
-                .chain(base.as_ref().map(|b| b.id))
-                .collect::<Vec<_>>(),
-        )
-        .map_err(git_error)?;
-    let head_listing = &listings[0];
-    let base_listing = listings.get(1);
+        let trees = read_trees(&root, args);
+        (join(loader), trees)
+    });
+    let Intent {
+        file,
+        spec,
+        compiled,
+    } = intent?;
+    let Trees {
+        repo,
+        head,
+        base,
+        head_listing,
+        changes,
+        is_ancestor,
+    } = trees?;
+    let compiled = compiled.map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+
     let rel_intent = file.path.canonicalize().ok().and_then(|p| {
         p.strip_prefix(root.canonicalize().unwrap_or_else(|_| root.clone()))
             .ok()
             .map(|p| p.to_string_lossy().replace('\\', "/"))
     });
-    let base_spec = match (base_listing, &rel_intent) {
-        // The common case: the intent did not change, so neither did its spec; skip re-reading.
-        (Some(l), Some(rel))
-            if blob_at(l, rel).is_some() && blob_at(l, rel) == blob_at(head_listing, rel) =>
-        {
-            Some(spec.clone())
-        }
-        (Some(l), Some(rel)) => intent_at(&repo, l, rel),
-        _ => None,
-    };
-    let is_ancestor = match &base {
-        Some(b) => repo.is_ancestor(b.id, head.id).map_err(git_error)?,
-        None => true,
+    // The common case: the intent file did not change, so neither did its spec; skip re-reading.
+    let base_spec: Option<std::borrow::Cow<'_, PlanSpec>> = match &rel_intent {
+        Some(rel) => match changes.binary_search_by(|c| c.path.as_str().cmp(rel)) {
+            Ok(i) => changes[i]
+                .base
+                .and_then(|(blob, _)| intent_at(&repo, blob))
+                .map(std::borrow::Cow::Owned),
+            Err(_) if head_listing.find(rel).is_some() => Some(std::borrow::Cow::Borrowed(&spec)),
+            Err(_) => None,
+        },
+        None => None,
     };
     if !is_ancestor {
-        if let Some(b) = &base {
-            eprintln!(
-                "warning: {} is not an ancestor of {}; comparing the two trees directly, so changes on both sides count",
-                b.rev, head.rev
-            );
-        }
+        eprintln!(
+            "warning: {} is not an ancestor of {}; comparing the two trees directly, so changes on both sides count",
+            base.rev, head.rev
+        );
     }
 
     if let Some(service) = &args.explain {
-        let Some(base_listing) = base_listing else {
-            return Err(CliError::new(EXIT_INVALID, "--explain needs --base"));
-        };
         if !spec.services.contains_key(service) {
             return Err(CliError::new(
                 EXIT_INVALID,
@@ -113,27 +118,29 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
                 spec.services.keys().cloned().collect::<Vec<_>>().join(", ")
             )));
         }
+        let base_listing = head_listing.before(&changes);
         let explanation = shiplane_plan::explain(
             &spec,
             service,
             Base {
-                listing: base_listing,
-                spec: base_spec.as_ref(),
+                listing: &base_listing,
+                spec: base_spec.as_deref(),
             },
-            head_listing,
+            &head_listing,
         )
         .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
         print_explanation(&explanation, out);
         return Ok(ExitCode::SUCCESS);
     }
 
-    let plan = shiplane_plan::plan(
+    let plan = shiplane_plan::plan_diff_compiled(
         &spec,
-        head_listing,
-        base_listing.map(|l| Base {
-            listing: l,
-            spec: base_spec.as_ref(),
-        }),
+        &compiled,
+        &head_listing,
+        BaseDiff {
+            changes: &changes,
+            spec: base_spec.as_deref(),
+        },
         None,
     )
     .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
@@ -145,9 +152,9 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     };
     let head_hex = head.id.to_hex();
     match format {
-        PlanFormat::Table => print_table(&plan, &head, base.as_ref(), out),
+        PlanFormat::Table => print_table(&plan, &head, Some(&base), out),
         PlanFormat::Json => {
-            out.print_json(&plan_json(&plan, &spec, &head, base.as_ref(), is_ancestor)?)
+            out.print_json(&plan_json(&plan, &spec, &head, Some(&base), is_ancestor)?)
         }
         PlanFormat::GithubMatrix => {
             let jobs = build_jobs(&plan, &spec, &head_hex)
@@ -173,6 +180,63 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
+/// Waits for a scoped thread, passing a panic on as if it had happened here.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Reads and checks the intent, and compiles its inputs for planning.
+fn load_intent(path: &Path, out: &Output) -> Result<Intent, CliError> {
+    let (file, eff) = intent_file::load_valid(Some(path), out)?;
+    let spec = plan_spec(&eff);
+    let compiled = CompiledSpec::new(&spec);
+    Ok(Intent {
+        file,
+        spec,
+        compiled,
+    })
+}
+
+/// Opens the repository, resolves head and base, lists head's tree and diffs base against it.
+fn read_trees(root: &Path, args: &PlanArgs) -> Result<Trees, CliError> {
+    let mut repo = open(root)?;
+    if let Some(depth) = args.deepen {
+        if repo.is_shallow() {
+            eprintln!("deepening the shallow clone by {depth} commits…");
+            shiplane_git::deepen(root, depth).map_err(git_error)?;
+            repo = open(root)?;
+        }
+    }
+    let head = Commit {
+        rev: args.head.clone(),
+        id: repo.resolve(&args.head).map_err(git_error)?,
+    };
+    let Some(rev) = &args.base else {
+        return Err(CliError::new(
+            EXIT_INVALID,
+            "nothing to compare with: no --base was given and there is no artifact index yet",
+        )
+        .help("pass the commit this one builds on, e.g. `--base origin/main` or `--base HEAD~1`; once artifacts are published, plan compares against the index instead"));
+    };
+    let base = Commit {
+        rev: rev.clone(),
+        id: repo.resolve(rev).map_err(git_error)?,
+    };
+    let head_listing = repo.tree_listing(head.id).map_err(git_error)?;
+    let changes = repo.diff_trees(base.id, head.id).map_err(git_error)?;
+    let is_ancestor = repo.is_ancestor(base.id, head.id).map_err(git_error)?;
+    Ok(Trees {
+        repo,
+        head,
+        base,
+        head_listing,
+        changes,
+        is_ancestor,
+    })
+}
+
 fn open(root: &Path) -> Result<Repo, CliError> {
     Repo::discover(root).map_err(|e| {
         CliError::new(EXIT_FAILURE, e.to_string())
@@ -195,15 +259,10 @@ fn git_error(e: GitError) -> CliError {
     }
 }
 
-fn blob_at(listing: &TreeListing, rel: &str) -> Option<shiplane_plan::Oid> {
-    listing.find(rel).map(|i| listing.get(i).oid)
-}
-
-/// The intent as it was at the base commit, to tell "intent changed" and "new service" apart.
-/// A base without an intent, or with one that does not parse, gives `None`.
-fn intent_at(repo: &Repo, listing: &TreeListing, rel: &str) -> Option<PlanSpec> {
-    let entry = listing.get(listing.find(rel)?);
-    let bytes = repo.read_blob(entry.oid).ok()?;
+/// The intent as it was at the base commit (its blob there), to tell "intent changed" and
+/// "new service" apart. An intent that does not parse gives `None`.
+fn intent_at(repo: &Repo, blob: shiplane_plan::Oid) -> Option<PlanSpec> {
+    let bytes = repo.read_blob(blob).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     shiplane_intent::load_str(&text)
         .valid_effective()

@@ -1,0 +1,70 @@
+//! Opening image stores for commands: one place that turns a user's reference into a registry
+//! (HTTP, or `oci-layout:DIR`) with credentials from the environment and Docker's config, and
+//! one current-thread runtime for the async registry client.
+
+use shiplane_registry::{
+    ConnectOptions, CredentialSources, OpenedLocation, RegistryError, registry_from_ref,
+};
+
+use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID};
+
+/// Connection options from the process: credentials (`SHIPLANE_REGISTRY_*`, Docker's
+/// `config.json`) and the hosts allowed over plain HTTP (`SHIPLANE_INSECURE_REGISTRIES`,
+/// comma-separated; loopback is always allowed).
+pub fn connect_options() -> ConnectOptions {
+    ConnectOptions {
+        insecure_registries: std::env::var("SHIPLANE_INSECURE_REGISTRIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        credentials: CredentialSources::from_process(),
+        ..ConnectOptions::default()
+    }
+}
+
+/// Opens the store a reference names.
+pub fn open(reference: &str) -> Result<OpenedLocation, CliError> {
+    registry_from_ref(reference, &connect_options()).map_err(registry_error)
+}
+
+/// A registry error as a CLI error: bad references are usage errors, the rest failures, each
+/// with what to do next.
+pub fn registry_error(e: RegistryError) -> CliError {
+    let help = match &e {
+        RegistryError::Unauthorized { .. } => Some(
+            "log in (`docker login`), or set SHIPLANE_REGISTRY_USERNAME and SHIPLANE_REGISTRY_PASSWORD",
+        ),
+        RegistryError::Forbidden { .. } => Some(
+            "the credentials are valid but may not do this; check the account's permissions on the repository",
+        ),
+        RegistryError::InsecureRefused { .. } => {
+            Some("use HTTPS, or allow the host with SHIPLANE_INSECURE_REGISTRIES=host:port")
+        }
+        RegistryError::InvalidReference { .. } => Some(
+            "write references like `registry.example.com/team/app:tag` or `oci-layout:DIR:app:tag`",
+        ),
+        _ => None,
+    };
+    let status = if matches!(e, RegistryError::InvalidReference { .. }) {
+        EXIT_INVALID
+    } else {
+        EXIT_FAILURE
+    };
+    let err = CliError::new(status, e.to_string());
+    match help {
+        Some(h) => err.help(h),
+        None => err,
+    }
+}
+
+/// Runs a future on a current-thread runtime (CLI commands do one thing at a time).
+pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, CliError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(EXIT_FAILURE, format!("cannot start the async runtime: {e}")))?;
+    Ok(rt.block_on(f))
+}
