@@ -205,3 +205,5 @@ impl Default for GitRepo {
         GitRepo::new()
     }
 }
+
+pub mod registry;
