@@ -73,6 +73,11 @@ pub enum Command {
         after_help = "Examples:\n  shiplane plan --base origin/main                 table of affected / unchanged services\n  shiplane plan --base HEAD~1 --json               the stable JSON shape (docs/plan.md)\n  shiplane plan --base HEAD~1 --explain api        which changed files made `api` affected\n  shiplane plan --base $BASE --format github-matrix   for strategy.matrix via fromJSON\n  shiplane plan --base $BASE --format buildkite | buildkite-agent pipeline upload\n  shiplane plan --base $BASE --format tekton > pipelinerun.yaml\n\nA shallow clone is refused unless --deepen N is given."
     )]
     Plan(PlanArgs),
+    /// Record an image CI pushed, by verified digest, for the service's fingerprint
+    #[command(
+        after_help = "Examples:\n  shiplane publish api --image registry.example.com/shop/api:sha-1a2b3c4\n  shiplane publish web --image oci-layout:./images:web:v1 --commit HEAD~1 --wait 2m\n\nWaits (with backoff, up to --wait) until the registry serves the tag, resolves its digest,\nverifies it with a HEAD on the digest, and records it in the artifact index in the GitOps\nrepository (one commit; none if already recorded)."
+    )]
+    Publish(PublishArgs),
     /// Work with images (pack a directory into an OCI image)
     #[command(subcommand)]
     Image(ImageCommand),
@@ -160,4 +165,19 @@ pub enum PlanFormat {
     Buildkite,
     /// A Tekton PipelineRun.
     Tekton,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The service the image was built for
+    pub service: String,
+    /// The image CI pushed: `REGISTRY/REPO:TAG` or `oci-layout:DIR[:REPO]:TAG`
+    #[arg(long, value_name = "REPO:TAG")]
+    pub image: String,
+    /// Source commit the image was built from
+    #[arg(long, value_name = "REV")]
+    pub commit: Option<String>,
+    /// How long to wait for the registry to serve the image (`30s`, `10m`)
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub wait: String,
 }

@@ -1,12 +1,14 @@
 //! The `shiplane` binary: parses the command line and hands it to one module per command.
 //! Everything interesting lives in the library crates; this is glue.
 
+mod artifact_index;
 mod cli;
 mod commands;
 mod intent_file;
 mod output;
 mod planning;
 mod registry;
+mod support;
 
 use std::process::ExitCode;
 

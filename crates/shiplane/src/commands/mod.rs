@@ -5,6 +5,7 @@ mod check;
 mod image;
 mod init;
 mod plan;
+mod publish;
 mod schema;
 
 use std::process::ExitCode;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli, out: &Output) -> Result<ExitCode, CliError> {
         Command::Schema => Ok(schema::run(out)),
         Command::Init(args) => init::run(&args, intent, out),
         Command::Plan(args) => plan::run(&args, intent, out),
+        Command::Publish(args) => publish::run(&args, intent, out),
         Command::Image(ImageCommand::Pack(args)) => image::pack(&args, out),
     }
 }
