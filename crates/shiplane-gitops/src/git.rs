@@ -114,7 +114,16 @@ impl GitRunner<'_> {
                     .env("GIT_HTTP_LOW_SPEED_TIME", "60");
             }
         }
-        cmd.arg("--git-dir").arg(self.mirror).args([
+        cmd.arg("--git-dir").arg(self.mirror);
+        if self.remote.kind == RemoteKind::Http
+            && (self.remote.token.is_some() || std::env::var_os(TOKEN_ENV).is_some())
+        {
+            // With a Shiplane token, askpass is the only credential source: an empty
+            // `credential.helper` resets the list, so a user's keychain helper neither answers
+            // instead of the token nor stores the token after a successful push.
+            cmd.args(["-c", "credential.helper="]);
+        }
+        cmd.args([
             "-c",
             "core.hooksPath=/dev/null",
             "-c",

@@ -298,8 +298,9 @@ impl GitopsRepo {
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             if stderr.contains("couldn't find remote ref") {
-                // The remote answered and has no such branch: an empty GitOps repository.
-                runner.local(&["update-ref", "-d", &tracking], None)?;
+                // The remote answered and has no such branch: an empty `GitOps` repository.
+                // Best effort, like all ref bookkeeping in the mirror (see below).
+                let _ = runner.local(&["update-ref", "-d", &tracking], None);
                 self.head = None;
                 return Ok(None);
             }
@@ -320,9 +321,12 @@ impl GitopsRepo {
             detail: format!("unexpected object id `{oid_text}`: {e}"),
         })?;
         // The tracking ref keeps fetched objects reachable (safe from gc); the temporary ref
-        // goes away in the same transaction.
+        // goes away in the same transaction. Best effort: a process killed while holding a
+        // ref lock leaves a stale `.lock` file, and the head we return is already known, so
+        // a failure here must not wedge every later run. If it fails, the temporary ref
+        // stays and keeps the objects reachable instead.
         let script = format!("update {tracking} {oid}\ndelete {tmp_ref}\n");
-        runner.local(&["update-ref", "--stdin"], Some(script.as_bytes()))?;
+        let _ = runner.local(&["update-ref", "--stdin"], Some(script.as_bytes()));
         self.head = Some(oid);
         Ok(Some(oid.to_string()))
     }
