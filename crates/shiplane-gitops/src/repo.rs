@@ -133,13 +133,14 @@ impl TreeView<'_> {
     /// The entries directly inside the directory `prefix` (`""` for the root), in git's
     /// order; empty if the directory does not exist.
     pub fn list_dir(&self, prefix: &str) -> Result<Vec<DirEntry>, GitopsError> {
+        let whole = prefix.is_empty() || prefix == "/";
+        let clean = if whole { "" } else { clean_path(prefix)? };
         let Some(root) = self.tree else {
             return Ok(Vec::new());
         };
-        let tree_id = if prefix.is_empty() || prefix == "/" {
+        let tree_id = if whole {
             root
         } else {
-            let clean = clean_path(prefix)?;
             match self.lookup(clean)? {
                 None => return Ok(Vec::new()),
                 Some(entry) if entry.mode().is_tree() => entry.object_id(),

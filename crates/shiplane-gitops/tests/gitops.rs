@@ -5,13 +5,14 @@ mod common;
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    GitDaemon, assert_linear_and_sound, bare_repo, git, git_cmd, human_commit, rev, show,
+    GitDaemon, assert_linear_and_sound, bare_repo, git, git_cmd, human_commit, rev, served_repo,
+    show,
 };
 use shiplane_gitops::{
     ChangeSet, CommitMessage, EntryKind, GitopsError, GitopsRepo, Outcome, RetryPolicy, TreeView,
@@ -40,6 +41,15 @@ fn committed(outcome: &Outcome) -> (String, u32) {
     }
 }
 
+/// A fresh bare repository reached as a plain path, and a writer on it with its own cache.
+fn local_remote() -> (tempfile::TempDir, PathBuf, GitopsRepo) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let remote = bare_repo(tmp.path(), "gitops.git");
+    let repo = GitopsRepo::open(&remote.to_string_lossy(), "main", &tmp.path().join("cache"))
+        .expect("opens");
+    (tmp, remote, repo)
+}
+
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 3,
@@ -51,10 +61,7 @@ fn fast_retries() -> RetryPolicy {
 
 #[test]
 fn first_commit_on_an_empty_remote_creates_the_branch() {
-    let tmp = tempfile::tempdir().unwrap();
-    let remote = bare_repo(tmp.path(), "gitops.git");
-    let mut repo =
-        GitopsRepo::open(&remote.to_string_lossy(), "main", &tmp.path().join("cache")).unwrap();
+    let (tmp, remote, mut repo) = local_remote();
     assert_eq!(repo.head(), None);
     assert_eq!(repo.read_file("lanes/dev/release.json").unwrap(), None);
     assert!(repo.list_dir("").unwrap().is_empty());
@@ -224,10 +231,7 @@ fn two_racing_writers_both_land_and_the_second_recomputes_on_the_new_head() {
 #[test]
 fn ten_parallel_writers_over_git_daemon_all_land() {
     let tmp = tempfile::tempdir().unwrap();
-    let base = tmp.path().join("srv");
-    std::fs::create_dir(&base).unwrap();
-    let remote = bare_repo(&base, "gitops.git");
-    let daemon = GitDaemon::start(&base);
+    let (remote, daemon) = served_repo(tmp.path());
     let url = daemon.url("gitops.git");
 
     let writers = 10;
@@ -293,10 +297,7 @@ fn ten_parallel_writers_over_git_daemon_all_land() {
 
 #[test]
 fn a_terminal_error_from_the_change_leaves_the_remote_untouched() {
-    let tmp = tempfile::tempdir().unwrap();
-    let remote = bare_repo(tmp.path(), "gitops.git");
-    let mut repo =
-        GitopsRepo::open(&remote.to_string_lossy(), "main", &tmp.path().join("cache")).unwrap();
+    let (tmp, remote, mut repo) = local_remote();
     committed(
         &repo
             .apply(
@@ -352,10 +353,7 @@ fn a_terminal_error_from_the_change_leaves_the_remote_untouched() {
 
 #[test]
 fn a_gitops_error_from_the_change_keeps_its_kind() {
-    let tmp = tempfile::tempdir().unwrap();
-    let remote = bare_repo(tmp.path(), "gitops.git");
-    let mut repo =
-        GitopsRepo::open(&remote.to_string_lossy(), "main", &tmp.path().join("cache")).unwrap();
+    let (_tmp, remote, mut repo) = local_remote();
     let err = repo
         .apply(
             &|view: &TreeView<'_>| -> Result<ChangeSet, GitopsError> {
@@ -507,10 +505,7 @@ fn missing_and_unreachable_remotes_fail_clearly() {
 #[test]
 fn a_remote_that_goes_away_exhausts_retries_and_then_converges() {
     let tmp = tempfile::tempdir().unwrap();
-    let base = tmp.path().join("srv");
-    std::fs::create_dir(&base).unwrap();
-    let remote = bare_repo(&base, "gitops.git");
-    let daemon = GitDaemon::start(&base);
+    let (remote, daemon) = served_repo(tmp.path());
     let url = daemon.url("gitops.git");
     let cache = tmp.path().join("cache");
     let mut repo = GitopsRepo::open(&url, "main", &cache)
@@ -533,7 +528,7 @@ fn a_remote_that_goes_away_exhausts_retries_and_then_converges() {
     );
 
     // The same remote back (new port, so a new address): the change lands once.
-    let daemon = GitDaemon::start(&base);
+    let daemon = GitDaemon::start(remote.parent().unwrap());
     let mut repo = GitopsRepo::open(&daemon.url("gitops.git"), "main", &cache).unwrap();
     let (commit, _) = committed(&repo.apply(&write("a.txt", "a\n"), &message("up")).unwrap());
     assert_eq!(rev(&remote, "main").as_deref(), Some(commit.as_str()));
@@ -547,10 +542,7 @@ fn a_remote_that_goes_away_exhausts_retries_and_then_converges() {
 
 #[test]
 fn trailers_parse_with_git_interpret_trailers_and_history_reads_them() {
-    let tmp = tempfile::tempdir().unwrap();
-    let remote = bare_repo(tmp.path(), "gitops.git");
-    let mut repo =
-        GitopsRepo::open(&remote.to_string_lossy(), "main", &tmp.path().join("cache")).unwrap();
+    let (_tmp, remote, mut repo) = local_remote();
     let msg = CommitMessage::new("Promote web 1.4.2 to prod")
         .with_body("Release r42 of lane prod.\n\nTwo services changed.")
         .with_trailer("Shiplane-Lane", "prod")
@@ -610,10 +602,7 @@ fn trailers_parse_with_git_interpret_trailers_and_history_reads_them() {
 
 #[test]
 fn deletes_remove_files_and_whole_directories() {
-    let tmp = tempfile::tempdir().unwrap();
-    let remote = bare_repo(tmp.path(), "gitops.git");
-    let mut repo =
-        GitopsRepo::open(&remote.to_string_lossy(), "main", &tmp.path().join("cache")).unwrap();
+    let (_tmp, remote, mut repo) = local_remote();
     committed(
         &repo
             .apply(
@@ -654,10 +643,7 @@ fn deletes_remove_files_and_whole_directories() {
 
 #[test]
 fn hooks_in_the_mirror_do_not_run_but_the_servers_refusal_is_terminal() {
-    let tmp = tempfile::tempdir().unwrap();
-    let remote = bare_repo(tmp.path(), "gitops.git");
-    let mut repo =
-        GitopsRepo::open(&remote.to_string_lossy(), "main", &tmp.path().join("cache")).unwrap();
+    let (tmp, remote, mut repo) = local_remote();
     let marker = tmp.path().join("hook-ran");
     let local_hook = repo.mirror_path().join("hooks/pre-push");
     write_hook(
@@ -808,10 +794,7 @@ fn killing_a_writer_at_any_moment_leaves_only_whole_commits() {
     // Served by a daemon, as a real remote is: killing the writer's process group must not
     // also kill the server's receive-pack (with a file:// remote it would, and a receive-pack
     // killed while holding `refs/heads/main.lock` leaves a stale lock in the remote itself).
-    let base = tmp.path().join("srv");
-    std::fs::create_dir(&base).unwrap();
-    let remote = bare_repo(&base, "gitops.git");
-    let daemon = GitDaemon::start(&base);
+    let (remote, daemon) = served_repo(tmp.path());
     let url = daemon.url("gitops.git");
     let cache = tmp.path().join("cache");
     let exe = std::env::current_exe().unwrap();

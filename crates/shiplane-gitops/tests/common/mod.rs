@@ -185,3 +185,12 @@ impl Drop for GitDaemon {
         let _ = self.child.wait();
     }
 }
+
+/// A bare `gitops.git` under `dir/srv`, served by a fresh daemon (`daemon.url("gitops.git")`).
+pub fn served_repo(dir: &Path) -> (PathBuf, GitDaemon) {
+    let base = dir.join("srv");
+    std::fs::create_dir_all(&base).expect("mkdir srv");
+    let remote = bare_repo(&base, "gitops.git");
+    let daemon = GitDaemon::start(&base);
+    (remote, daemon)
+}
