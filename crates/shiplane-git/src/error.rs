@@ -65,6 +65,19 @@ pub enum GitError {
         #[source]
         source: Source,
     },
+    /// Comparing two commits' trees failed (a tree object is missing or corrupt).
+    #[error("cannot compare the trees of {base} and {head} in {repo}: {source}")]
+    Diff {
+        /// Base commit.
+        base: String,
+        /// Head commit.
+        head: String,
+        /// The repository.
+        repo: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: Source,
+    },
     /// Walking history for a merge base failed.
     #[error("cannot compute the merge base of {a} and {b} in {repo}: {source}")]
     MergeBase {

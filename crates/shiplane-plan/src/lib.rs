@@ -6,6 +6,7 @@
 //! file's syntax. The git adapter (`shiplane-git`) produces [`TreeListing`]s; the binary builds a
 //! [`PlanSpec`] from the effective intent and an [`ArtifactLookup`] from the artifact index.
 
+mod diff;
 mod emit;
 mod error;
 mod explain;
@@ -15,11 +16,15 @@ mod matcher;
 mod plan;
 mod spec;
 
+pub use diff::{ChangedPath, diff_listings, sort_changes};
 pub use emit::{BuildJob, EmitOptions, build_jobs, buildkite, github_matrix, render_tag, tekton};
 pub use error::PlanError;
 pub use explain::{Change, ChangedFile, ExplainGroup, Explanation, Rule, changed_files, explain};
 pub use fingerprint::{Fingerprint, GroupDigests, fingerprints};
 pub use listing::{Entry, EntryMode, Oid, TreeListing, TreeListingBuilder};
 pub use matcher::{CompiledSpec, GroupKind};
-pub use plan::{Affected, Artifact, ArtifactLookup, Base, Plan, Reason, Reused, Unchanged, plan};
+pub use plan::{
+    Affected, Artifact, ArtifactLookup, Base, BaseDiff, Plan, Reason, Reused, Unchanged, plan,
+    plan_diff, plan_diff_compiled,
+};
 pub use spec::{BuildSpec, PlanSpec, ServiceSpec};

@@ -81,8 +81,9 @@ struct RawEntry {
     mode: EntryMode,
 }
 
-/// All files of a commit, sorted bytewise by path, each path once.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// All files of a commit, sorted bytewise by path, each path once. Two listings are equal when
+/// they hold the same entries, however their paths are laid out in memory.
+#[derive(Debug, Clone, Default)]
 pub struct TreeListing {
     arena: String,
     entries: Vec<RawEntry>,
@@ -166,6 +167,11 @@ impl TreeListing {
         self.entries.is_empty()
     }
 
+    /// Total bytes of all paths (to size a copy).
+    pub(crate) fn path_bytes(&self) -> usize {
+        self.arena.len()
+    }
+
     /// The path of entry `index`.
     ///
     /// # Panics
@@ -220,6 +226,14 @@ impl TreeListing {
         &self.arena.as_bytes()[e.start as usize..(e.start + e.len) as usize]
     }
 }
+
+impl PartialEq for TreeListing {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for TreeListing {}
 
 impl<'a> FromIterator<(&'a str, Oid, EntryMode)> for TreeListing {
     fn from_iter<T: IntoIterator<Item = (&'a str, Oid, EntryMode)>>(iter: T) -> Self {

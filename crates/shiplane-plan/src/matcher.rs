@@ -14,8 +14,9 @@
 
 use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
+use crate::diff::ChangedPath;
 use crate::error::PlanError;
-use crate::listing::TreeListing;
+use crate::listing::{EntryMode, Oid, TreeListing};
 use crate::spec::PlanSpec;
 
 /// Which input group: shared inputs, a library, or a service's own paths.
@@ -315,6 +316,20 @@ impl CompiledSpec {
         }
         (0..self.groups.len())
             .filter(|&g| self.groups[g].patterns.iter().any(|p| p.is_match(path)))
+            .collect()
+    }
+
+    /// For every group, whether one of the changed files (on either side) is an input of it,
+    /// ignore applied. The changed paths are matched as a small listing of their own, so the
+    /// cost follows the number of changes, not the size of the tree.
+    pub fn touched_groups(&self, changes: &[ChangedPath]) -> Vec<bool> {
+        let paths: TreeListing = changes
+            .iter()
+            .map(|c| (c.path.as_str(), Oid([0; 20]), EntryMode::File))
+            .collect();
+        self.members(&paths)
+            .iter()
+            .map(|m| !m.is_empty())
             .collect()
     }
 

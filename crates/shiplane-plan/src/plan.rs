@@ -14,10 +14,11 @@
 
 use std::fmt;
 
+use crate::diff::ChangedPath;
 use crate::error::PlanError;
-use crate::fingerprint::{Fingerprint, GroupDigests};
+use crate::fingerprint::{Fingerprint, GroupDigests, group_name};
 use crate::listing::TreeListing;
-use crate::matcher::CompiledSpec;
+use crate::matcher::{CompiledService, CompiledSpec, SHARED};
 use crate::spec::PlanSpec;
 
 /// The commit to compare against.
@@ -142,10 +143,58 @@ impl Plan {
     }
 }
 
-struct BaseState {
-    compiled: Option<CompiledSpec>,
-    digests: GroupDigests,
-    has_spec: bool,
+/// A base whose tree is given as its difference from head rather than as a listing.
+#[derive(Debug, Clone, Copy)]
+pub struct BaseDiff<'a> {
+    /// Every file that differs between the base and head trees, sorted by path (what
+    /// [`crate::diff_listings`] and the git adapter's tree diff return).
+    pub changes: &'a [ChangedPath],
+    /// The intent at the base commit, as in [`Base::spec`].
+    pub spec: Option<&'a PlanSpec>,
+}
+
+/// What is known about the base, in the form the decision rules ask about it.
+enum BaseState {
+    /// The base tree was hashed group by group (with the base intent when it differs).
+    Hashed {
+        compiled: Option<CompiledSpec>,
+        digests: GroupDigests,
+        has_spec: bool,
+    },
+    /// The base intent is the head intent, so both sides have the same groups and a group
+    /// changed exactly when a changed file belongs to it: its (path, mode, id) records differ.
+    SameSpec {
+        /// Per group: some changed file is one of its inputs.
+        changed: Vec<bool>,
+    },
+}
+
+impl BaseState {
+    fn hashed(
+        spec: &PlanSpec,
+        compiled: &CompiledSpec,
+        base: Base<'_>,
+    ) -> Result<BaseState, PlanError> {
+        // Recompile only when the base intent differs from the head intent.
+        let base_compiled = match base.spec {
+            Some(s) if s != spec => Some(CompiledSpec::new(s)?),
+            _ => None,
+        };
+        let digests =
+            GroupDigests::compute(base_compiled.as_ref().unwrap_or(compiled), base.listing);
+        Ok(BaseState::Hashed {
+            compiled: base_compiled,
+            digests,
+            has_spec: base.spec.is_some(),
+        })
+    }
+
+    fn has_spec(&self) -> bool {
+        match self {
+            BaseState::Hashed { has_spec, .. } => *has_spec,
+            BaseState::SameSpec { .. } => true,
+        }
+    }
 }
 
 /// Fingerprints every service of `spec` at `head` and decides affected / reused / unchanged.
@@ -159,28 +208,84 @@ pub fn plan(
     let head_digests = GroupDigests::compute(&compiled, head);
     let base_state = match base {
         None => None,
-        Some(b) => {
-            // Recompile only when the base intent differs from the head intent.
-            let base_compiled = match b.spec {
-                Some(s) if s != spec => Some(CompiledSpec::new(s)?),
-                _ => None,
-            };
-            let digests =
-                GroupDigests::compute(base_compiled.as_ref().unwrap_or(&compiled), b.listing);
-            Some(BaseState {
-                compiled: base_compiled,
-                digests,
-                has_spec: b.spec.is_some(),
-            })
+        Some(b) => Some(BaseState::hashed(spec, &compiled, b)?),
+    };
+    Ok(decide(
+        spec,
+        &compiled,
+        &head_digests,
+        base_state.as_ref(),
+        base.and_then(|b| b.spec),
+        artifacts,
+    ))
+}
+
+/// [`plan`] against a base given by its difference from head: the same plan, without listing
+/// or hashing the base tree when the intent did not change.
+///
+/// With the head intent at the base (the common case), a group changed exactly when one of the
+/// changed files is an input of it, so only the changed paths are matched. Otherwise the base
+/// listing is rebuilt from head and the changes ([`TreeListing::before`]) and hashed, as
+/// [`plan`] does.
+pub fn plan_diff(
+    spec: &PlanSpec,
+    head: &TreeListing,
+    base: BaseDiff<'_>,
+    artifacts: Option<&dyn ArtifactLookup>,
+) -> Result<Plan, PlanError> {
+    let compiled = CompiledSpec::new(spec)?;
+    plan_diff_compiled(spec, &compiled, head, base, artifacts)
+}
+
+/// [`plan_diff`] with the head intent's globs already compiled (by the caller, for example on
+/// another thread while git is read).
+pub fn plan_diff_compiled(
+    spec: &PlanSpec,
+    compiled: &CompiledSpec,
+    head: &TreeListing,
+    base: BaseDiff<'_>,
+    artifacts: Option<&dyn ArtifactLookup>,
+) -> Result<Plan, PlanError> {
+    let head_digests = GroupDigests::compute(compiled, head);
+    let base_state = match base.spec {
+        Some(s) if std::ptr::eq(s, spec) || s == spec => BaseState::SameSpec {
+            changed: compiled.touched_groups(base.changes),
+        },
+        _ => {
+            let listing = head.before(base.changes);
+            BaseState::hashed(
+                spec,
+                compiled,
+                Base {
+                    listing: &listing,
+                    spec: base.spec,
+                },
+            )?
         }
     };
+    Ok(decide(
+        spec,
+        compiled,
+        &head_digests,
+        Some(&base_state),
+        base.spec,
+        artifacts,
+    ))
+}
 
+fn decide(
+    spec: &PlanSpec,
+    compiled: &CompiledSpec,
+    head_digests: &GroupDigests,
+    base_state: Option<&BaseState>,
+    base_spec: Option<&PlanSpec>,
+    artifacts: Option<&dyn ArtifactLookup>,
+) -> Plan {
     let mut out = Plan::default();
     for service in compiled.services() {
-        let fingerprint = head_digests.fingerprint(&compiled, service);
-        let changes = base_state
-            .as_ref()
-            .map(|b| change_reasons(&compiled, &head_digests, b, &service.name, fingerprint));
+        let fingerprint = head_digests.fingerprint(compiled, service);
+        let changes =
+            base_state.map(|b| change_reasons(compiled, head_digests, b, service, fingerprint));
         match (artifacts, changes) {
             (Some(lookup), changes) => {
                 if let Some(artifact) = lookup.find(&service.name, &fingerprint) {
@@ -212,9 +317,8 @@ pub fn plan(
             }),
         }
     }
-    if let (Some(b), Some(base)) = (&base_state, base)
-        && b.has_spec
-        && let Some(base_spec) = base.spec
+    if let (Some(b), Some(base_spec)) = (base_state, base_spec)
+        && b.has_spec()
     {
         out.removed = base_spec
             .services
@@ -223,7 +327,7 @@ pub fn plan(
             .cloned()
             .collect();
     }
-    Ok(out)
+    out
 }
 
 /// Reasons the service's fingerprint differs from the base's; empty when it does not.
@@ -231,47 +335,48 @@ fn change_reasons(
     head: &CompiledSpec,
     head_digests: &GroupDigests,
     base: &BaseState,
-    name: &str,
+    service: &CompiledService,
     head_fingerprint: Fingerprint,
 ) -> Vec<Reason> {
-    let base_compiled = base.compiled.as_ref().unwrap_or(head);
-    let Some(base_service) = base_compiled.service(name) else {
+    let (base_compiled, digests, has_spec) = match base {
+        BaseState::SameSpec { changed } => return same_spec_reasons(head, service, changed),
+        BaseState::Hashed {
+            compiled,
+            digests,
+            has_spec,
+        } => (compiled.as_ref().unwrap_or(head), digests, *has_spec),
+    };
+    let Some(base_service) = base_compiled.service(&service.name) else {
         return vec![Reason::NewService];
     };
-    let Some(service) = head.service(name) else {
-        return Vec::new();
-    };
-    if base.digests.fingerprint(base_compiled, base_service) == head_fingerprint {
+    if digests.fingerprint(base_compiled, base_service) == head_fingerprint {
         return Vec::new();
     }
     let same = |head_group: usize, base_group: Option<usize>| {
-        base_group.is_some_and(|bg| base.digests.digest(bg) == head_digests.digest(head_group))
+        base_group.is_some_and(|bg| digests.digest(bg) == head_digests.digest(head_group))
     };
     let mut reasons = Vec::new();
-    if !base.has_spec
-        && base.digests.count(base_service.own) == 0
-        && head_digests.count(service.own) > 0
-    {
+    if !has_spec && digests.count(base_service.own) == 0 && head_digests.count(service.own) > 0 {
         // Without the base intent, a service whose paths held nothing at the base is new.
         return vec![Reason::NewService];
     }
     if service.intent_hash != base_service.intent_hash {
         reasons.push(Reason::IntentChanged);
     }
-    if !same(crate::matcher::SHARED, Some(crate::matcher::SHARED)) {
+    if !same(SHARED, Some(SHARED)) {
         reasons.push(Reason::SharedChanged);
     }
     if !same(service.own, Some(base_service.own)) {
         reasons.push(Reason::OwnPathsChanged);
     }
     for &g in &service.libraries {
-        let lib = crate::fingerprint::group_name(head, g);
+        let lib = group_name(head, g);
         if !same(g, base_compiled.library_group(lib)) {
             reasons.push(Reason::LibraryChanged(lib.to_owned()));
         }
     }
     for &g in &service.dependencies {
-        let dep = crate::fingerprint::group_name(head, g);
+        let dep = group_name(head, g);
         if !same(g, base_compiled.service_group(dep)) {
             reasons.push(Reason::DependencyChanged(dep.to_owned()));
         }
@@ -280,6 +385,35 @@ fn change_reasons(
         // Same content everywhere, yet a different fingerprint: the set of libraries or
         // dependencies changed, which only the intent can do.
         reasons.push(Reason::IntentChanged);
+    }
+    reasons
+}
+
+/// [`change_reasons`] when base and head share one intent: the intent did not change, the
+/// service existed, and each group changed exactly when `changed` says so. The fingerprint
+/// differs exactly when one of the service's groups changed, so the reasons are never empty for
+/// a changed fingerprint.
+fn same_spec_reasons(
+    compiled: &CompiledSpec,
+    service: &CompiledService,
+    changed: &[bool],
+) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    if changed[SHARED] {
+        reasons.push(Reason::SharedChanged);
+    }
+    if changed[service.own] {
+        reasons.push(Reason::OwnPathsChanged);
+    }
+    for &g in &service.libraries {
+        if changed[g] {
+            reasons.push(Reason::LibraryChanged(group_name(compiled, g).to_owned()));
+        }
+    }
+    for &g in &service.dependencies {
+        if changed[g] {
+            reasons.push(Reason::DependencyChanged(group_name(compiled, g).to_owned()));
+        }
     }
     reasons
 }
