@@ -308,12 +308,15 @@ impl Repo {
     /// The contents of a blob (a file found through a [`TreeListing`]), e.g. the intent file as
     /// it was at the base commit.
     pub fn read_blob(&self, blob: Oid) -> Result<Vec<u8>, GitError> {
-        let blob_obj = self.repo.find_blob(gix_id(blob)).map_err(|e| GitError::Object {
-            what: "blob",
-            id: blob.to_hex(),
-            repo: self.path.clone(),
-            source: boxed(e),
-        })?;
+        let blob_obj = self
+            .repo
+            .find_blob(gix_id(blob))
+            .map_err(|e| GitError::Object {
+                what: "blob",
+                id: blob.to_hex(),
+                repo: self.path.clone(),
+                source: boxed(e),
+            })?;
         Ok(blob_obj.detach().data)
     }
 

@@ -9,7 +9,10 @@
 use std::collections::BTreeMap;
 
 use shiplane_git::{GitError, Repo};
-use shiplane_plan::{Base, BuildSpec, EntryMode, Oid, Plan, PlanSpec, ServiceSpec, plan};
+use shiplane_plan::{
+    Base, BaseDiff, BuildSpec, Change, EntryMode, Oid, Plan, PlanSpec, ServiceSpec, diff_listings,
+    plan, plan_diff,
+};
 use shiplane_testkit::GitRepo;
 
 fn service(paths: &[&str], services: &[&str]) -> ServiceSpec {
@@ -59,28 +62,52 @@ fn monorepo() -> GitRepo {
     repo
 }
 
-/// Plans `head` against `base` (revisions) in `repo`.
+/// Plans `head` against `base` (revisions) in `repo`, twice: from both trees' listings and from
+/// the in-process tree diff. The two must agree exactly, and the diff must be the listings'
+/// difference.
 fn plan_revs(repo: &GitRepo, spec: &PlanSpec, base: &str, head: &str) -> Plan {
+    plan_revs_with(repo, spec, Some(spec), base, head)
+}
+
+/// [`plan_revs`] with a different intent at the base (or none).
+fn plan_revs_with(
+    repo: &GitRepo,
+    spec: &PlanSpec,
+    base_spec: Option<&PlanSpec>,
+    base: &str,
+    head: &str,
+) -> Plan {
     let r = Repo::discover(repo.path()).unwrap();
-    let mut listings = r
-        .tree_listings(&[r.resolve(head).unwrap(), r.resolve(base).unwrap()])
-        .unwrap();
+    let (head_id, base_id) = (r.resolve(head).unwrap(), r.resolve(base).unwrap());
+    let mut listings = r.tree_listings(&[head_id, base_id]).unwrap();
     let base_listing = listings.pop().unwrap();
     let head_listing = listings.pop().unwrap();
-    assert_eq!(
-        head_listing,
-        r.tree_listing(r.resolve(head).unwrap()).unwrap()
-    );
-    plan(
+    assert_eq!(head_listing, r.tree_listing(head_id).unwrap());
+    let changes = r.diff_trees(base_id, head_id).unwrap();
+    assert_eq!(changes, diff_listings(&base_listing, &head_listing));
+    assert_eq!(head_listing.before(&changes), base_listing);
+    let from_listings = plan(
         spec,
         &head_listing,
         Some(Base {
             listing: &base_listing,
-            spec: Some(spec),
+            spec: base_spec,
         }),
         None,
     )
-    .unwrap()
+    .unwrap();
+    let from_diff = plan_diff(
+        spec,
+        &head_listing,
+        BaseDiff {
+            changes: &changes,
+            spec: base_spec,
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(from_diff, from_listings, "{base}..{head}");
+    from_listings
 }
 
 fn affected(p: &Plan) -> Vec<&str> {
@@ -294,19 +321,7 @@ fn deleted_service_is_removed_not_built() {
     let mut head_spec = spec();
     head_spec.services.remove("gateway");
     head_spec.services.get_mut("api").unwrap().services.clear();
-    let r = Repo::discover(repo.path()).unwrap();
-    let head = r.tree_listing(r.resolve("HEAD").unwrap()).unwrap();
-    let base = r.tree_listing(r.resolve("HEAD~1").unwrap()).unwrap();
-    let p = plan(
-        &head_spec,
-        &head,
-        Some(Base {
-            listing: &base,
-            spec: Some(&base_spec),
-        }),
-        None,
-    )
-    .unwrap();
+    let p = plan_revs_with(&repo, &head_spec, Some(&base_spec), "HEAD~1", "HEAD");
     assert_eq!(p.removed, ["gateway"]);
     // api's dependency set changed in the intent, which changes its fingerprint.
     assert_eq!(affected(&p), ["api"]);
@@ -320,16 +335,12 @@ fn deleted_service_is_removed_not_built() {
     );
 
     // If the intent still lists the service, its files vanishing is a change, never "nothing".
-    let p = plan(
-        &base_spec,
-        &head,
-        Some(Base {
-            listing: &base,
-            spec: Some(&base_spec),
-        }),
-        None,
-    )
-    .unwrap();
+    let p = plan_revs(&repo, &base_spec, "HEAD~1", "HEAD");
+    // Without the base intent, the head intent is applied to both trees.
+    assert_eq!(
+        affected(&plan_revs_with(&repo, &head_spec, None, "HEAD~1", "HEAD")),
+        Vec::<&str>::new()
+    );
     assert_eq!(affected(&p), ["api", "gateway"]);
 }
 
@@ -451,4 +462,178 @@ fn empty_tree_lists_nothing() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[test]
+fn tree_diff_sees_every_kind_of_entry_change() {
+    let repo = monorepo();
+    repo.write_all(&[
+        ("services/api/run.sh", "#!/bin/sh"),
+        ("services/api/conf/a.yaml", "a"),
+        ("services/api/conf/b.yaml", "b"),
+        ("apps/web/static", "a file that becomes a directory"),
+        ("tooling/x.txt", "same"),
+    ]);
+    repo.symlink("services/api/link", "conf/a.yaml");
+    repo.submodule_entry(
+        "services/gateway/vendor",
+        "1111111111111111111111111111111111111111",
+    );
+    repo.commit("base");
+
+    repo.make_executable("services/api/run.sh");
+    repo.symlink("services/api/link", "conf/b.yaml");
+    repo.submodule_entry(
+        "services/gateway/vendor",
+        "2222222222222222222222222222222222222222",
+    );
+    // A directory becomes a file, a file becomes a directory, a tree is renamed.
+    std::fs::remove_dir_all(repo.path().join("services/api/conf")).unwrap();
+    repo.write("services/api/conf", "now a file");
+    repo.remove("apps/web/static");
+    repo.write("apps/web/static/index.html", "<html>");
+    repo.git(&["mv", "tooling", "tools"]);
+    repo.commit("head");
+
+    let r = Repo::discover(repo.path()).unwrap();
+    let (base, head) = (r.resolve("HEAD~1").unwrap(), r.resolve("HEAD").unwrap());
+    let got: Vec<(String, Change)> = r
+        .diff_trees(base, head)
+        .unwrap()
+        .iter()
+        .map(|c| (c.path.clone(), c.change()))
+        .collect();
+    let want = [
+        ("apps/web/static", Change::Deleted),
+        ("apps/web/static/index.html", Change::Added),
+        ("services/api/conf", Change::Added),
+        ("services/api/conf/a.yaml", Change::Deleted),
+        ("services/api/conf/b.yaml", Change::Deleted),
+        ("services/api/link", Change::Modified),
+        ("services/api/run.sh", Change::ModeChanged),
+        ("services/gateway/vendor", Change::Modified),
+        ("tooling/x.txt", Change::Deleted),
+        ("tools/x.txt", Change::Added),
+    ];
+    assert_eq!(got, want.map(|(p, c)| (p.to_owned(), c)).to_vec());
+    let p = plan_revs(&repo, &spec(), "HEAD~1", "HEAD");
+    assert_eq!(affected(&p), ["api", "gateway", "web"]);
+    // The same trees in the other direction, and a tree against itself.
+    plan_revs(&repo, &spec(), "HEAD", "HEAD~1");
+    assert!(r.diff_trees(head, head).unwrap().is_empty());
+}
+
+mod random_histories {
+    //! Random small histories: whatever the edits, the tree diff equals the listings'
+    //! difference and planning from it equals planning from both listings.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Paths chosen to hit the matcher's corners: shared, ignored, library, two services, a
+    /// dependency, unowned files, and names that sort around `/`.
+    const PATHS: &[&str] = &[
+        "pnpm-lock.yaml",
+        "README.md",
+        "docs/guide.txt",
+        "packages/ui-kit/button.ts",
+        "packages/ui-kit/README.md",
+        "packages/ui-kit-extra/x.ts",
+        "apps/web/index.ts",
+        "apps/web.ts",
+        "services/api/main.py",
+        "services/api/sub/deep.py",
+        "services/gateway/Main.java",
+        "services/gateway-b/x",
+        "scratch/notes.txt",
+    ];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Write(usize, u8),
+        Remove(usize),
+        Chmod(usize),
+        Link(usize, u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let n = PATHS.len();
+        prop_oneof![
+            (0..n, 0..3u8).prop_map(|(p, v)| Op::Write(p, v)),
+            (0..n).prop_map(Op::Remove),
+            (0..n).prop_map(Op::Chmod),
+            (0..n, 0..2u8).prop_map(|(p, v)| Op::Link(p, v)),
+        ]
+    }
+
+    fn apply(repo: &GitRepo, ops: &[Op]) {
+        for op in ops {
+            let (i, full) = match op {
+                Op::Write(i, _) | Op::Remove(i) | Op::Chmod(i) | Op::Link(i, _) => {
+                    (*i, repo.path().join(PATHS[*i]))
+                }
+            };
+            // A path that is a directory on disk (another path lives below it) is skipped.
+            if full.is_dir() {
+                continue;
+            }
+            match op {
+                Op::Write(_, v) => {
+                    let _ = std::fs::remove_file(&full);
+                    repo.write(PATHS[i], &format!("v{v}"));
+                }
+                Op::Remove(_) => {
+                    let _ = std::fs::remove_file(&full);
+                }
+                Op::Chmod(_) => {
+                    if full.is_file() && !full.is_symlink() {
+                        repo.make_executable(PATHS[i]);
+                    }
+                }
+                Op::Link(_, v) => {
+                    repo.symlink(PATHS[i], &format!("target-{v}"));
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn tree_diff_plans_equal_listing_plans(
+            first in proptest::collection::vec(op(), 1..8),
+            main in proptest::collection::vec(op(), 0..6),
+            side in proptest::collection::vec(op(), 0..6),
+        ) {
+            let repo = GitRepo::new();
+            repo.write("seed", "x");
+            apply(&repo, &first);
+            repo.commit("first");
+            repo.git(&["checkout", "--quiet", "-b", "side"]);
+            apply(&repo, &side);
+            repo.commit("side");
+            repo.git(&["checkout", "--quiet", "main"]);
+            apply(&repo, &main);
+            repo.commit("main");
+            repo.git(&["merge", "--quiet", "--no-edit", "-s", "ours", "side"]);
+            let spec = spec();
+            let mut changed_intent = spec.clone();
+            changed_intent.services.get_mut("api").unwrap().intent_hash = "h2".to_owned();
+            changed_intent.services.remove("web");
+            // Ancestors, a non-ancestor in both directions, a merge against each parent; the
+            // intent unchanged, changed, or missing at the base.
+            for (base, head) in [
+                ("main~1", "main~1"),
+                ("main~2", "main~1"),
+                ("side", "main~1"),
+                ("main~1", "side"),
+                ("main^1", "main"),
+                ("main^2", "main"),
+            ] {
+                plan_revs(&repo, &spec, base, head);
+                plan_revs_with(&repo, &spec, Some(&changed_intent), base, head);
+                plan_revs_with(&repo, &spec, None, base, head);
+            }
+        }
+    }
 }

@@ -97,6 +97,7 @@ impl TreeListing {
     /// them): added files removed, deleted files restored, changed files given their base id and
     /// mode. A merge of two sorted sequences, so rebuilding a 100,000-file base costs a copy
     /// instead of a tree walk.
+    #[must_use]
     pub fn before(&self, changes: &[ChangedPath]) -> TreeListing {
         let mut out = TreeListingBuilder::with_capacity(
             self.len() + changes.len(),
@@ -133,13 +134,21 @@ mod tests {
     use proptest::prelude::*;
 
     fn listing(files: &[(&str, u8, EntryMode)]) -> TreeListing {
-        files.iter().map(|&(p, o, m)| (p, Oid([o; 20]), m)).collect()
+        files
+            .iter()
+            .map(|&(p, o, m)| (p, Oid([o; 20]), m))
+            .collect()
     }
 
     #[test]
     fn diff_classifies_every_kind_of_change() {
         use EntryMode::{Executable, File, Symlink};
-        let base = listing(&[("a", 1, File), ("b", 1, File), ("c", 1, File), ("e", 1, File)]);
+        let base = listing(&[
+            ("a", 1, File),
+            ("b", 1, File),
+            ("c", 1, File),
+            ("e", 1, File),
+        ]);
         let head = listing(&[
             ("b", 2, File),
             ("c", 1, Executable),

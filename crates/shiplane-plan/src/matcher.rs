@@ -327,10 +327,7 @@ impl CompiledSpec {
             .iter()
             .map(|c| (c.path.as_str(), Oid([0; 20]), EntryMode::File))
             .collect();
-        self.members(&paths)
-            .iter()
-            .map(|m| !m.is_empty())
-            .collect()
+        self.members(&paths).iter().map(|m| !m.is_empty()).collect()
     }
 
     /// For every group, the sorted indices of the listing entries that belong to it, ignore

@@ -412,7 +412,9 @@ fn same_spec_reasons(
     }
     for &g in &service.dependencies {
         if changed[g] {
-            reasons.push(Reason::DependencyChanged(group_name(compiled, g).to_owned()));
+            reasons.push(Reason::DependencyChanged(
+                group_name(compiled, g).to_owned(),
+            ));
         }
     }
     reasons

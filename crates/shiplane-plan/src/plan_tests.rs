@@ -83,6 +83,40 @@ pub(crate) fn edit(changes: &[(&str, Option<&str>)]) -> TreeListing {
     listing(&files.into_iter().collect::<Vec<_>>())
 }
 
+/// Plans `head` against `base` from both listings and from their difference; the two must be
+/// the same plan.
+fn plan_both(
+    spec: &PlanSpec,
+    head: &TreeListing,
+    base: &TreeListing,
+    base_spec: Option<&PlanSpec>,
+    artifacts: Option<&dyn ArtifactLookup>,
+) -> Plan {
+    let from_listings = plan(
+        spec,
+        head,
+        Some(Base {
+            listing: base,
+            spec: base_spec,
+        }),
+        artifacts,
+    )
+    .unwrap();
+    let changes = crate::diff_listings(base, head);
+    let from_diff = plan_diff(
+        spec,
+        head,
+        BaseDiff {
+            changes: &changes,
+            spec: base_spec,
+        },
+        artifacts,
+    )
+    .unwrap();
+    assert_eq!(from_diff, from_listings, "plan from the diff");
+    from_listings
+}
+
 fn affected_with_reasons(p: &Plan) -> Vec<(String, Vec<String>)> {
     p.affected
         .iter()
@@ -176,16 +210,7 @@ fn plan_against_a_base() {
     let base = listing(BASE);
     for (name, changes, expected) in cases {
         let head = edit(changes);
-        let p = plan(
-            &spec,
-            &head,
-            Some(Base {
-                listing: &base,
-                spec: Some(&spec),
-            }),
-            None,
-        )
-        .unwrap();
+        let p = plan_both(&spec, &head, &base, Some(&spec), None);
         let expected: Vec<(String, Vec<String>)> = expected
             .iter()
             .map(|(s, r)| ((*s).to_owned(), r.iter().map(|x| (*x).to_owned()).collect()))
@@ -210,16 +235,7 @@ fn mode_change_is_a_change() {
         b.push(e.path, e.oid, mode);
     }
     let head = b.build();
-    let p = plan(
-        &spec,
-        &head,
-        Some(Base {
-            listing: &base,
-            spec: None,
-        }),
-        None,
-    )
-    .unwrap();
+    let p = plan_both(&spec, &head, &base, None, None);
     assert_eq!(
         affected_with_reasons(&p),
         vec![("api".to_owned(), vec!["own paths changed".to_owned()])]
@@ -241,16 +257,7 @@ fn intent_and_service_set_changes() {
     let base_spec = spec();
     let head = edit(&[("services/worker/run.sh", Some("w"))]);
     let base = listing(BASE);
-    let p = plan(
-        &head_spec,
-        &head,
-        Some(Base {
-            listing: &base,
-            spec: Some(&base_spec),
-        }),
-        None,
-    )
-    .unwrap();
+    let p = plan_both(&head_spec, &head, &base, Some(&base_spec), None);
     assert_eq!(
         affected_with_reasons(&p),
         vec![
@@ -261,16 +268,7 @@ fn intent_and_service_set_changes() {
     assert_eq!(p.removed, vec!["frontend".to_owned()]);
 
     // Without the base intent, a service whose paths held nothing at the base is new.
-    let p = plan(
-        &head_spec,
-        &head,
-        Some(Base {
-            listing: &base,
-            spec: None,
-        }),
-        None,
-    )
-    .unwrap();
+    let p = plan_both(&head_spec, &head, &base, None, None);
     assert!(
         affected_with_reasons(&p).contains(&("worker".to_owned(), vec!["new service".to_owned()]))
     );
@@ -329,16 +327,7 @@ fn artifact_lookup_decides_reuse() {
     assert_eq!(p.reused[0].artifact.source_commit, "1111111");
 
     // With a base too, reasons say what changed.
-    let p = plan(
-        &spec,
-        &head,
-        Some(Base {
-            listing: &base,
-            spec: None,
-        }),
-        Some(&lookup),
-    )
-    .unwrap();
+    let p = plan_both(&spec, &head, &base, None, Some(&lookup));
     assert_eq!(p.affected[0].reasons, vec![Reason::OwnPathsChanged]);
     assert_eq!(p.affected[1].reasons, vec![Reason::NoArtifact]);
 
@@ -408,16 +397,7 @@ fn services_matching_the_same_file_both_change() {
         .push("services/common/**".to_owned());
     let base = edit(&[("services/common/util.py", Some("u1"))]);
     let head = edit(&[("services/common/util.py", Some("u2"))]);
-    let p = plan(
-        &spec,
-        &head,
-        Some(Base {
-            listing: &base,
-            spec: None,
-        }),
-        None,
-    )
-    .unwrap();
+    let p = plan_both(&spec, &head, &base, None, None);
     assert_eq!(
         affected_with_reasons(&p),
         vec![
@@ -431,4 +411,101 @@ fn services_matching_the_same_file_both_change() {
             ("gateway".to_owned(), vec!["own paths changed".to_owned()]),
         ]
     );
+}
+
+mod diff_equals_listing {
+    //! Random edits of the test tree and random intents: planning from the difference equals
+    //! planning from both listings.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    const PATHS: &[&str] = &[
+        "README.md",
+        "apps/frontend/index.ts",
+        "apps/frontend/README.md",
+        "apps/frontend-b/x.ts",
+        "docs/guide.txt",
+        "packages/ui-kit/button.ts",
+        "packages/ui-kit.ts",
+        "pnpm-lock.yaml",
+        "services/api/main.py",
+        "services/api/x/y.md",
+        "services/gateway/Main.java",
+        "services/common/util.py",
+        "tooling/ci.sh",
+        "scratch/notes.txt",
+    ];
+
+    fn arb_tree() -> impl Strategy<Value = Vec<(usize, u8, bool)>> {
+        proptest::collection::vec((0..PATHS.len(), 0..3u8, any::<bool>()), 0..10)
+    }
+
+    fn tree(files: &[(usize, u8, bool)]) -> TreeListing {
+        files
+            .iter()
+            .map(|&(p, v, x)| {
+                let mode = if x {
+                    EntryMode::Executable
+                } else {
+                    EntryMode::File
+                };
+                (PATHS[p], blob(&v.to_string()), mode)
+            })
+            .collect()
+    }
+
+    /// The test spec, changed by `variant`: 0 as is, 1 another intent hash, 2 a service
+    /// removed, 3 a new service on shared files and a changed dependency list.
+    fn variant(v: u8) -> PlanSpec {
+        let mut s = spec();
+        match v {
+            1 => s.services.get_mut("api").unwrap().intent_hash = "intent-v2".to_owned(),
+            2 => {
+                s.services.remove("frontend");
+            }
+            3 => {
+                s.services.insert(
+                    "common".to_owned(),
+                    service(&["services/common/**", "**/*.py"], &["ui-kit"], &[]),
+                );
+                s.services
+                    .get_mut("api")
+                    .unwrap()
+                    .services
+                    .push("common".to_owned());
+            }
+            _ => {}
+        }
+        s
+    }
+
+    proptest! {
+        #[test]
+        fn plan_from_diff_equals_plan_from_listings(
+            base in arb_tree(),
+            head in arb_tree(),
+            head_variant in 0..4u8,
+            base_variant in proptest::option::of(0..4u8),
+            with_lookup in any::<bool>(),
+        ) {
+            let (base, head) = (tree(&base), tree(&head));
+            let head_spec = variant(head_variant);
+            let base_spec = base_variant.map(variant);
+            // Artifacts exist for every even first fingerprint byte.
+            let lookup = |_: &str, f: &Fingerprint| {
+                f.0[0].is_multiple_of(2).then(|| Artifact {
+                    image: "i".to_owned(),
+                    tag: "t".to_owned(),
+                    digest: "d".to_owned(),
+                    source_commit: "c".to_owned(),
+                })
+            };
+            let artifacts: Option<&dyn ArtifactLookup> =
+                if with_lookup { Some(&lookup) } else { None };
+            plan_both(&head_spec, &head, &base, base_spec.as_ref(), artifacts);
+            // The same intent object on both sides takes the no-hashing path.
+            plan_both(&head_spec, &head, &base, Some(&head_spec), artifacts);
+        }
+    }
 }

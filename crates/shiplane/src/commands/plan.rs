@@ -154,7 +154,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     match format {
         PlanFormat::Table => print_table(&plan, &head, Some(&base), out),
         PlanFormat::Json => {
-            out.print_json(&plan_json(&plan, &spec, &head, Some(&base), is_ancestor)?)
+            out.print_json(&plan_json(&plan, &spec, &head, Some(&base), is_ancestor)?);
         }
         PlanFormat::GithubMatrix => {
             let jobs = build_jobs(&plan, &spec, &head_hex)
@@ -202,12 +202,12 @@ fn load_intent(path: &Path, out: &Output) -> Result<Intent, CliError> {
 /// Opens the repository, resolves head and base, lists head's tree and diffs base against it.
 fn read_trees(root: &Path, args: &PlanArgs) -> Result<Trees, CliError> {
     let mut repo = open(root)?;
-    if let Some(depth) = args.deepen {
-        if repo.is_shallow() {
-            eprintln!("deepening the shallow clone by {depth} commits…");
-            shiplane_git::deepen(root, depth).map_err(git_error)?;
-            repo = open(root)?;
-        }
+    if let Some(depth) = args.deepen
+        && repo.is_shallow()
+    {
+        eprintln!("deepening the shallow clone by {depth} commits…");
+        shiplane_git::deepen(root, depth).map_err(git_error)?;
+        repo = open(root)?;
     }
     let head = Commit {
         rev: args.head.clone(),
