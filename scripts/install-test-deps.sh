@@ -24,3 +24,10 @@ fi
 git config --global user.name >/dev/null 2>&1 || git config --global user.name "Shiplane CI"
 git config --global user.email >/dev/null 2>&1 || git config --global user.email "ci@shiplane.invalid"
 git config --global init.defaultBranch >/dev/null 2>&1 || git config --global init.defaultBranch main
+
+# The render crate's tests: `kubectl kustomize` builds every rendered lane (kubectl ships in the
+# machine image with kustomize 5.5 inside; Debian has no package for it, so a bare machine is
+# told, and the tests skip loudly — or fail when CI is set), and kubernetes-validate checks every
+# core Kubernetes object against the official OpenAPI schemas, offline.
+command -v kubectl >/dev/null 2>&1 || echo "warning: kubectl not found; shiplane-render's kustomize tests will skip (fail under CI)" >&2
+python3 -c 'import kubernetes_validate' 2>/dev/null || pip install --quiet kubernetes-validate
