@@ -258,3 +258,49 @@ lanes:
     };
     assert_eq!(spec(&a), spec(&b));
 }
+
+#[test]
+fn template_instances_need_name_as_a_whole_path_segment() {
+    let text = r#"
+version: 1
+project: p
+services:
+  web: { paths: ["web/**"], run: { port: 80 } }
+lanes:
+  dev: { gitops: { repo: "https://git.example.com/ops.git" } }
+  preview:
+    template: true
+    from: dev
+    namespace: "p-{name}"
+    gitops: { path: "lanes/pr-{name}" }
+"#;
+    let eff = effective_from(text);
+    let release = release_for(&eff, "preview", None, false, Some("pr-7"));
+    let err = render_lane(&eff, "preview", &release).unwrap_err();
+    assert!(matches!(err, RenderError::TemplatePath { .. }), "{err}");
+}
+
+#[test]
+fn template_instances_fill_name_everywhere() {
+    let (_, eff, lane, release) = cases().remove(3);
+    let rendered = render(&eff, lane, &release);
+    for (path, bytes) in rendered.manifests() {
+        let text = std::str::from_utf8(bytes).unwrap();
+        assert!(!text.contains("{name}"), "{path}");
+        assert!(!text.contains("{lane."), "{path}");
+    }
+    let k = std::str::from_utf8(&rendered.files["kustomization.yaml"]).unwrap();
+    assert!(k.contains("namespace: miker-pr-123"), "{k}");
+    let ingress = std::str::from_utf8(&rendered.files["frontend-miker/ingress.yaml"]).unwrap();
+    assert!(
+        ingress.contains("host: miker-pr-123.example.com"),
+        "{ingress}"
+    );
+    assert!(
+        ingress.contains("secretName: miker-pr-123-example-com-tls"),
+        "{ingress}"
+    );
+    let set = std::str::from_utf8(&rendered.files["argocd/applicationset.yaml"]).unwrap();
+    assert!(set.contains("path: lanes/preview/*/manifests"), "{set}");
+    assert!(!rendered.files.contains_key("argocd/application.yaml"));
+}
