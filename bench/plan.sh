@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Planning benchmark: `shiplane plan` against `turbo ls --affected` and `nx show projects
 # --affected` on one synthetic monorepo (bench/gen-monorepo.py), with `git diff --name-only`
-# as the floor. Checks that all three report the same affected services, then times them
-# alternately (hyperfine when installed, else a Python loop; medians of RUNS runs) and measures
-# peak RSS with /usr/bin/time -v. Results belong in docs/benchmarks.md with machine and date.
+# as the floor. Checks that all three report the same affected services, then times them warm
+# and interleaved (hyperfine when installed, in ROUNDS rounds that each run every tool
+# RUNS/ROUNDS times, so drift in the machine's load hits every tool alike; else a Python loop
+# alternating run by run), prints median, mean ± σ and the ratios, and measures peak RSS with
+# /usr/bin/time -v. Results belong in docs/benchmarks.md with machine and date.
 #
 # Usage: bench/plan.sh [SERVICES] [FILES]      (default 1000 services, 100000 files)
-# Env:   SHIPLANE=path/to/shiplane (default: target/release/shiplane, built if missing)
-#        RUNS=10  OUT=bench/out
+# Env:   SHIPLANE=path/to/shiplane (default: $CARGO_TARGET_DIR/release/shiplane, rebuilt
+#        first so it is never stale)   RUNS=15  ROUNDS=3  OUT=bench/out
 set -euo pipefail
 cd "$(dirname "$0")"
 BENCH=$PWD
 SERVICES=${1:-1000}
 FILES=${2:-100000}
-RUNS=${RUNS:-10}
+RUNS=${RUNS:-15}
+ROUNDS=${ROUNDS:-3}
 OUT=${OUT:-$BENCH/out}
 REPO=$OUT/mono-$SERVICES-$FILES
 
@@ -29,7 +32,7 @@ NX=$BENCH/node_modules/.bin/nx
 if [[ -z ${SHIPLANE:-} ]]; then
   TARGET=${CARGO_TARGET_DIR:-$BENCH/../target}
   SHIPLANE=$TARGET/release/shiplane
-  [[ -x $SHIPLANE ]] || (cd "$BENCH/.." && cargo build --release -p shiplane)
+  (cd "$BENCH/.." && cargo build --quiet --release -p shiplane)
 fi
 
 # 3. The repository (regenerated only when missing).
@@ -65,10 +68,32 @@ if not (ship == turbo == nx == expected):
     sys.exit("the tools disagree on the affected set; see bench/out/*.json")
 PY
 
-# 5. Timing, alternating, warm.
+# 5. Timing, warm, interleaved.
 if command -v hyperfine >/dev/null; then
-  hyperfine --warmup 2 --runs "$RUNS" -N --export-json "$OUT/timing.json" \
-    -n floor "$FLOOR_CMD" -n shiplane "$SHIPLANE_CMD" -n turbo "$TURBO_CMD" -n nx "$NX_CMD"
+  per_round=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
+  for round in $(seq "$ROUNDS"); do
+    hyperfine --warmup 2 --runs "$per_round" -N --style basic \
+      --export-json "$OUT/timing-$round.json" \
+      -n floor "$FLOOR_CMD" -n shiplane "$SHIPLANE_CMD" -n turbo "$TURBO_CMD" -n nx "$NX_CMD" \
+      > "$OUT/hyperfine-$round.log"
+  done
+  python3 - "$OUT" "$ROUNDS" <<'PY'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+times = {}
+for r in range(1, rounds + 1):
+    for res in json.load(open(f"{out}/timing-{r}.json"))["results"]:
+        times.setdefault(res["command"], []).extend(res["times"])
+json.dump(times, open(f"{out}/timing.json", "w"), indent=1)
+med = {k: statistics.median(v) for k, v in times.items()}
+print(f"{'tool':9} {'runs':>4} {'median':>10} {'mean ± σ':>20} {'min':>9}")
+for k, v in times.items():
+    print(f"{k:9} {len(v):4} {med[k]*1e3:8.1f} ms {statistics.mean(v)*1e3:8.1f} ± {statistics.stdev(v)*1e3:5.1f} ms {min(v)*1e3:6.1f} ms")
+s = med["shiplane"]
+print(f"shiplane / turbo = {s/med['turbo']:.3f}  (turbo is {med['turbo']/s:.1f}x slower)")
+print(f"shiplane / nx    = {s/med['nx']:.3f}  (nx is {med['nx']/s:.1f}x slower)")
+print(f"shiplane - floor = {(s-med['floor'])*1e3:.1f} ms  ({s/med['floor']:.1f}x git diff --name-only)")
+PY
 else
   python3 - "$RUNS" "$FLOOR_CMD" "$SHIPLANE_CMD" "$TURBO_CMD" "$NX_CMD" <<'PY'
 import shlex, statistics, subprocess, sys, time
@@ -81,7 +106,7 @@ for _ in range(runs):  # alternate so drift hits every tool alike
         t = time.perf_counter(); subprocess.run(shlex.split(c), stdout=subprocess.DEVNULL, check=True)
         times[k].append(time.perf_counter() - t)
 for k, v in times.items():
-    print(f"{k:9} median {statistics.median(v)*1000:9.1f} ms  min {min(v)*1000:9.1f} ms  ({runs} runs)")
+    print(f"{k:9} median {statistics.median(v)*1000:9.1f} ms  mean {statistics.mean(v)*1000:9.1f} ± {statistics.stdev(v)*1000:.1f} ms  ({runs} runs)")
 PY
 fi
 

@@ -1,4 +1,5 @@
-//! Times the planning hot path without the CLI: open, resolve, list both trees, plan.
+//! Times the planning hot path without the CLI: open, resolve, list head, diff the base
+//! against it, compile the spec, plan (and, apart, the matcher and the hashing alone).
 //!
 //! `cargo run --release -p shiplane-git --example plan_timing -- REPO SPEC.tsv [BASE] [HEAD] [RUNS]`
 //! where SPEC.tsv is the `*.plan-spec.tsv` written by `bench/gen-monorepo.py`. Prints the
@@ -9,11 +10,14 @@
     reason = "a benchmark driver: failing loudly is the point"
 )]
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use shiplane_git::Repo;
-use shiplane_plan::{Base, PlanSpec, ServiceSpec, plan};
+use shiplane_plan::{
+    BaseDiff, CompiledSpec, GroupDigests, PlanSpec, ServiceSpec, plan_diff_compiled,
+};
 
 /// Reads the `*.plan-spec.tsv` that `bench/gen-monorepo.py` writes (no JSON parser needed).
 fn spec_from_tsv(text: &str) -> PlanSpec {
@@ -54,6 +58,19 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// Named phase timings collected over several runs.
+#[derive(Default)]
+struct Phases(Vec<(&'static str, Vec<Duration>)>);
+
+impl Phases {
+    fn add(&mut self, name: &'static str, d: Duration) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => v.push(d),
+            None => self.0.push((name, vec![d])),
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let repo_dir = Path::new(&args[1]);
@@ -61,46 +78,59 @@ fn main() {
     let base_rev = args.get(3).map_or("HEAD~1", String::as_str);
     let head_rev = args.get(4).map_or("HEAD", String::as_str);
     let runs: usize = args.get(5).map_or(20, |r| r.parse().unwrap());
-    let (mut open, mut list, mut planning, mut total) = (vec![], vec![], vec![], vec![]);
+    let mut phases = Phases::default();
     let mut affected = Vec::new();
     for _ in 0..runs {
-        let t0 = Instant::now();
+        let t = Instant::now();
         let repo = Repo::discover(repo_dir).unwrap();
         let (head, base) = (
             repo.resolve(head_rev).unwrap(),
             repo.resolve(base_rev).unwrap(),
         );
-        let t1 = Instant::now();
-        let mut listings = repo.tree_listings(&[head, base]).unwrap();
-        let base_listing = listings.pop().unwrap();
-        let head_listing = listings.pop().unwrap();
-        let t2 = Instant::now();
-        let p = plan(
+        phases.add("open+resolve", t.elapsed());
+        let t = Instant::now();
+        let head_listing = repo.tree_listing(head).unwrap();
+        phases.add("list head", t.elapsed());
+        let t = Instant::now();
+        let changes = repo.diff_trees(base, head).unwrap();
+        phases.add("diff base..head", t.elapsed());
+        let t = Instant::now();
+        let compiled = CompiledSpec::new(&spec).unwrap();
+        phases.add("compile spec", t.elapsed());
+        let t = Instant::now();
+        let members = compiled.members(&head_listing);
+        phases.add("(members alone)", t.elapsed());
+        drop(members);
+        let t = Instant::now();
+        let digests = GroupDigests::compute(&compiled, &head_listing);
+        phases.add("(members+hash alone)", t.elapsed());
+        drop(digests);
+        let t = Instant::now();
+        let p = plan_diff_compiled(
             &spec,
+            &compiled,
             &head_listing,
-            Some(Base {
-                listing: &base_listing,
-                spec: None,
-            }),
+            BaseDiff {
+                changes: &changes,
+                spec: Some(&spec),
+            },
             None,
         )
         .unwrap();
-        let t3 = Instant::now();
-        open.push(t1 - t0);
-        list.push(t2 - t1);
-        planning.push(t3 - t2);
-        total.push(t3 - t0);
+        phases.add("plan (members+hash+decide)", t.elapsed());
         affected = p.affected.iter().map(|a| a.service.clone()).collect();
         if runs == 1 {
-            eprintln!("files: {} (head)", head_listing.len());
+            eprintln!(
+                "files: {} (head), changed: {}",
+                head_listing.len(),
+                changes.len()
+            );
         }
     }
-    println!(
-        "median of {runs}: open+resolve {:?}, list 2 trees {:?}, plan {:?}, total {:?}",
-        median(open),
-        median(list),
-        median(planning),
-        median(total)
-    );
+    let mut line = format!("median of {runs}:");
+    for (name, v) in phases.0 {
+        let _ = write!(line, " {name} {:.2?},", median(v));
+    }
+    println!("{}", line.trim_end_matches(','));
     println!("affected {}: {}", affected.len(), affected.join(" "));
 }

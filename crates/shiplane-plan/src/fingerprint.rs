@@ -60,37 +60,90 @@ impl fmt::Display for Fingerprint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupDigests {
     digests: Vec<[u8; 32]>,
+    /// The digests in lowercase hex, as the fingerprint text spells them: encoded once per
+    /// group rather than once per service that uses the group.
+    hex: Vec<[u8; 64]>,
     counts: Vec<usize>,
 }
 
+/// Below this many member files in all, hashing stays on the calling thread: a thread costs
+/// more than it saves.
+const PARALLEL_MIN_FILES: usize = 20_000;
+
 impl GroupDigests {
     /// Hashes every group of `spec` over `listing`.
+    ///
+    /// Groups are independent, so on a large listing they are hashed on up to
+    /// [`std::thread::available_parallelism`] threads, each taking a contiguous run of groups
+    /// with about the same number of files. The result does not depend on the split.
     pub fn compute(spec: &CompiledSpec, listing: &TreeListing) -> GroupDigests {
+        GroupDigests::compute_on(spec, listing, None)
+    }
+
+    /// [`Self::compute`] on exactly `threads` threads when given (for tests).
+    fn compute_on(
+        spec: &CompiledSpec,
+        listing: &TreeListing,
+        threads: Option<usize>,
+    ) -> GroupDigests {
         let members = spec.members(listing);
-        let mut record = Vec::with_capacity(4096);
-        let digests = members
-            .iter()
-            .map(|list| {
-                let mut h = Sha256::new();
-                h.update(b"shiplane-group-v1\0");
-                record.clear();
-                for &i in list {
-                    let e = listing.get(i as usize);
-                    record.extend_from_slice(e.path.as_bytes());
-                    record.push(0);
-                    record.extend_from_slice(e.mode.as_octal().as_bytes());
-                    record.extend_from_slice(&e.oid.0);
-                    if record.len() >= 4096 {
-                        h.update(&record);
-                        record.clear();
+        let counts: Vec<usize> = members.iter().map(Vec::len).collect();
+        let total: usize = counts.iter().sum();
+        let threads = threads.unwrap_or_else(|| {
+            if total < PARALLEL_MIN_FILES {
+                1
+            } else {
+                std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+            }
+        });
+        let mut digests = vec![[0u8; 32]; members.len()];
+        if threads <= 1 {
+            hash_groups(listing, &members, &mut digests);
+        } else {
+            // Cut the group list where the running file count crosses each share.
+            let share = total.div_ceil(threads);
+            let mut cuts = vec![0];
+            let mut running = 0;
+            for (g, &c) in counts.iter().enumerate() {
+                running += c;
+                if running >= share * cuts.len() && cuts.len() < threads {
+                    cuts.push(g + 1);
+                }
+            }
+            cuts.push(members.len());
+            cuts.dedup();
+            std::thread::scope(|scope| {
+                let mut rest: &mut [[u8; 32]] = &mut digests;
+                let mut first = None;
+                for w in cuts.windows(2) {
+                    let (out, tail) = rest.split_at_mut(w[1] - w[0]);
+                    rest = tail;
+                    let groups = &members[w[0]..w[1]];
+                    if first.is_none() {
+                        first = Some((groups, out));
+                    } else {
+                        scope.spawn(move || hash_groups(listing, groups, out));
                     }
                 }
-                h.update(&record);
-                h.finalize().into()
+                if let Some((groups, out)) = first {
+                    hash_groups(listing, groups, out);
+                }
+            });
+        }
+        let hex = digests
+            .iter()
+            .map(|d| {
+                let mut h = [0u8; 64];
+                // Cannot fail: the output is exactly twice the input's length.
+                let _ = hex::encode_to_slice(d, &mut h);
+                h
             })
             .collect();
-        let counts = members.iter().map(Vec::len).collect();
-        GroupDigests { digests, counts }
+        GroupDigests {
+            digests,
+            hex,
+            counts,
+        }
     }
 
     /// Digest of group `index`.
@@ -103,26 +156,57 @@ impl GroupDigests {
         self.counts[index]
     }
 
+    /// The fingerprint text of the module documentation, fed to the hash piece by piece
+    /// instead of being formatted into a string first.
     pub(crate) fn fingerprint(
         &self,
         spec: &CompiledSpec,
         service: &CompiledService,
     ) -> Fingerprint {
-        use std::fmt::Write as _;
-        let mut text = String::with_capacity(256);
-        text.push_str("shiplane-fingerprint-v1\n");
-        let _ = writeln!(text, "intent {}", service.intent_hash);
-        let _ = writeln!(text, "shared {}", hex::encode(self.digests[SHARED]));
-        let _ = writeln!(text, "own {}", hex::encode(self.digests[service.own]));
-        for &g in &service.libraries {
-            let name = group_name(spec, g);
-            let _ = writeln!(text, "library {name} {}", hex::encode(self.digests[g]));
+        let mut h = Sha256::new();
+        h.update(b"shiplane-fingerprint-v1\nintent ");
+        h.update(service.intent_hash.as_bytes());
+        h.update(b"\nshared ");
+        h.update(self.hex[SHARED]);
+        h.update(b"\nown ");
+        h.update(self.hex[service.own]);
+        h.update(b"\n");
+        for (word, groups) in [
+            (&b"library "[..], &service.libraries),
+            (&b"dependency "[..], &service.dependencies),
+        ] {
+            for &g in groups {
+                h.update(word);
+                h.update(group_name(spec, g).as_bytes());
+                h.update(b" ");
+                h.update(self.hex[g]);
+                h.update(b"\n");
+            }
         }
-        for &g in &service.dependencies {
-            let name = group_name(spec, g);
-            let _ = writeln!(text, "dependency {name} {}", hex::encode(self.digests[g]));
+        Fingerprint(h.finalize().into())
+    }
+}
+
+/// Hashes each group of `members` into the matching slot of `out`.
+fn hash_groups(listing: &TreeListing, members: &[Vec<u32>], out: &mut [[u8; 32]]) {
+    let mut record = Vec::with_capacity(8192);
+    for (list, digest) in members.iter().zip(out) {
+        let mut h = Sha256::new();
+        h.update(b"shiplane-group-v1\0");
+        record.clear();
+        for &i in list {
+            let e = listing.get(i as usize);
+            record.extend_from_slice(e.path.as_bytes());
+            record.push(0);
+            record.extend_from_slice(e.mode.as_octal().as_bytes());
+            record.extend_from_slice(&e.oid.0);
+            if record.len() >= 8192 - 128 {
+                h.update(&record);
+                record.clear();
+            }
         }
-        Fingerprint(Sha256::digest(text.as_bytes()).into())
+        h.update(&record);
+        *digest = h.finalize().into();
     }
 }
 
@@ -140,4 +224,62 @@ pub fn fingerprints(spec: &CompiledSpec, listing: &TreeListing) -> Vec<(String, 
         .iter()
         .map(|s| (s.name.clone(), digests.fingerprint(spec, s)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listing::{EntryMode, Oid};
+    use crate::spec::{PlanSpec, ServiceSpec};
+
+    #[test]
+    fn parallel_hashing_equals_sequential() {
+        let paths: Vec<String> = (0..3000)
+            .map(|i| {
+                format!(
+                    "p/g{:02}/f{i:05}{}",
+                    i % 37,
+                    if i % 5 == 0 { ".md" } else { "" }
+                )
+            })
+            .collect();
+        let listing: TreeListing = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                (
+                    p.as_str(),
+                    Oid([u8::try_from(i % 251).unwrap(); 20]),
+                    EntryMode::File,
+                )
+            })
+            .collect();
+        let spec = PlanSpec {
+            shared: vec!["p/g00/**".to_owned()],
+            ignore: vec!["**/*.md".to_owned()],
+            libraries: (1..20)
+                .map(|g| (format!("l{g}"), vec![format!("p/g{g:02}/**")]))
+                .collect(),
+            services: (20..37)
+                .map(|g| {
+                    let service = ServiceSpec {
+                        paths: vec![format!("p/g{g:02}")],
+                        libraries: vec![format!("l{}", g - 19)],
+                        ..ServiceSpec::default()
+                    };
+                    (format!("s{g}"), service)
+                })
+                .collect(),
+        };
+        let compiled = CompiledSpec::new(&spec).unwrap();
+        let one = GroupDigests::compute_on(&compiled, &listing, Some(1));
+        for threads in 2..=5 {
+            assert_eq!(
+                GroupDigests::compute_on(&compiled, &listing, Some(threads)),
+                one,
+                "{threads} threads"
+            );
+        }
+        assert_eq!(GroupDigests::compute(&compiled, &listing), one);
+    }
 }

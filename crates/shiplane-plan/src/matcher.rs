@@ -44,6 +44,12 @@ enum PatternKind {
     Subtree,
     /// No metacharacters: this file, or everything under this directory.
     Exact(String),
+    /// `prefix**/*LITERAL` (`**/*.md`): every file under the prefix whose name ends with the
+    /// literal, at any depth. Tested with `ends_with` instead of a glob engine, because these
+    /// patterns usually have no prefix and so meet every file of the listing.
+    NameSuffix(String),
+    /// `prefix**/NAME` (`**/package.json`): every file under the prefix named exactly NAME.
+    Name(String),
     /// Anything else, tested by globset within the prefix range.
     Glob(GlobMatcher, globset::Glob),
 }
@@ -75,11 +81,31 @@ impl Pattern {
             .rfind('/')
             .map_or("", |i| &p[..=i])
             .to_owned();
-        if &p[prefix.len()..] == "**" {
+        let rest = &p[prefix.len()..];
+        if rest == "**" {
             return Ok(Pattern {
                 prefix,
                 kind: PatternKind::Subtree,
             });
+        }
+        // `**/` matches any number of directories and a literal holds no `/`, so the literal
+        // can only fall in the file name: an `ends_with` test is exactly the glob.
+        let literal = |s: &str| !s.contains(META) && !s.contains('/');
+        if let Some(name) = rest.strip_prefix("**/") {
+            if let Some(suffix) = name.strip_prefix('*')
+                && literal(suffix)
+            {
+                return Ok(Pattern {
+                    prefix,
+                    kind: PatternKind::NameSuffix(suffix.to_owned()),
+                });
+            }
+            if literal(name) {
+                return Ok(Pattern {
+                    prefix,
+                    kind: PatternKind::Name(format!("/{name}")),
+                });
+            }
         }
         let glob = GlobBuilder::new(p)
             .literal_separator(true)
@@ -96,7 +122,23 @@ impl Pattern {
         match &self.kind {
             PatternKind::Subtree => path.starts_with(&self.prefix),
             PatternKind::Exact(exact) => path == exact || path.starts_with(&self.prefix),
+            PatternKind::NameSuffix(_) | PatternKind::Name(_) => {
+                path.starts_with(&self.prefix) && self.name_matches(path)
+            }
             PatternKind::Glob(m, _) => path.starts_with(&self.prefix) && m.is_match(path),
+        }
+    }
+
+    /// For the name kinds, the test on a path already known to be under the prefix.
+    fn name_matches(&self, path: &str) -> bool {
+        match &self.kind {
+            PatternKind::NameSuffix(suffix) => path.ends_with(suffix.as_str()),
+            // Stored with a leading `/`; a file directly under an empty prefix has none.
+            PatternKind::Name(slash_name) => {
+                path.ends_with(slash_name.as_str())
+                    || (self.prefix.is_empty() && path == &slash_name[1..])
+            }
+            _ => true,
         }
     }
 
@@ -116,6 +158,13 @@ impl Pattern {
                     hit(idx(i));
                 }
                 range.for_each(|i| hit(idx(i)));
+            }
+            PatternKind::NameSuffix(_) | PatternKind::Name(_) => {
+                for i in range {
+                    if self.name_matches(listing.path(i)) {
+                        hit(idx(i));
+                    }
+                }
             }
             PatternKind::Glob(m, _) => {
                 if self.prefix.is_empty() {
@@ -198,8 +247,12 @@ impl CompiledSpec {
                 patterns: compile_all(&service.paths, &format!("services.{name}.paths"))?,
             });
         }
-        let library_index = |name: &str| spec.libraries.keys().position(|k| k == name);
-        let service_index = |name: &str| spec.services.keys().position(|k| k == name);
+        // The maps iterate in key order, so their keys can be binary-searched: a linear search
+        // per reference is quadratic in a 1,000-service intent.
+        let library_names: Vec<&str> = spec.libraries.keys().map(String::as_str).collect();
+        let service_names: Vec<&str> = spec.services.keys().map(String::as_str).collect();
+        let library_index = |name: &str| library_names.binary_search(&name).ok();
+        let service_index = |name: &str| service_names.binary_search(&name).ok();
         let mut services = Vec::with_capacity(spec.services.len());
         for (i, (name, service)) in spec.services.iter().enumerate() {
             let mut libraries = Vec::with_capacity(service.libraries.len());
@@ -400,6 +453,17 @@ mod tests {
     fn check(pattern: &str, path: &str, expected: bool) {
         let p = Pattern::compile(pattern, "test").unwrap();
         assert_eq!(p.is_match(path), expected, "{pattern} vs {path}");
+        // Every pattern with a metacharacter means what globset says it means, whatever
+        // shortcut the matcher takes for it.
+        if pattern.contains(META) && !pattern.starts_with(['.', '/']) {
+            let glob = GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .unwrap()
+                .compile_matcher();
+            assert_eq!(glob.is_match(path), expected, "globset {pattern} vs {path}");
+        }
         let listing: TreeListing = [(path, Oid([0; 20]), EntryMode::File)]
             .into_iter()
             .collect();
@@ -434,6 +498,22 @@ mod tests {
             ("**/*.md", "README.md", true),
             ("**/*.md", "a/b/c.md", true),
             ("**/*.md", "a/b/c.mdx", false),
+            ("**/*.md", ".md", true),
+            ("**/*.md", "a.md/b", false),
+            ("**/*", "a/b", true),
+            ("**/*md", "a/md", true),
+            ("**/package.json", "package.json", true),
+            ("**/package.json", "a/b/package.json", true),
+            ("**/package.json", "a/xpackage.json", false),
+            ("**/package.json", "package.json/x", false),
+            ("apps/**/*.ts", "apps/a/b.ts", true),
+            ("apps/**/*.ts", "apps/b.ts", true),
+            ("apps/**/*.ts", "apps.ts", false),
+            ("apps/**/*.ts", "lib/apps/b.ts", false),
+            ("apps/**/Dockerfile", "apps/Dockerfile", true),
+            ("apps/**/Dockerfile", "apps/x/y/Dockerfile", true),
+            ("apps/**/Dockerfile", "apps/xDockerfile", false),
+            ("apps/**/Dockerfile", "Dockerfile", false),
             ("docs/**", "docs/x/y.png", true),
             ("*.lock", "Cargo.lock", true),
             ("*.lock", "sub/Cargo.lock", false),
@@ -515,6 +595,10 @@ mod tests {
         "b",
         "**/c/*",
         "b/c/d.lock",
+        "**/*.lock",
+        "**/x",
+        "a/**/*.md",
+        "a/**/x",
     ];
     const SEGMENTS: &[&str] = &["a", "b", "c", "x", "d.lock", "r.md", "a-b", "a.b"];
 

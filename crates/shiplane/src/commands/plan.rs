@@ -4,6 +4,7 @@
 //! Git is read in process (`shiplane-git`); the decision is the pure `shiplane-plan` core. A
 //! shallow clone is refused (or deepened with `--deepen`), never guessed about.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -27,22 +28,33 @@ struct Commit {
     id: shiplane_plan::Oid,
 }
 
-/// The intent side of a plan, prepared on its own thread.
+/// The intent side of a plan.
 struct Intent {
     file: IntentFile,
     spec: PlanSpec,
     compiled: Result<CompiledSpec, PlanError>,
 }
 
-/// The git side of a plan: head's files and how the base differs from them.
+/// The git side of a plan: head's files and how the base differs from them. Plain data, so it
+/// can be prepared on another thread (the repository handle itself cannot leave its thread).
 struct Trees {
-    repo: Repo,
     head: Commit,
     base: Commit,
     head_listing: TreeListing,
     /// Files that differ between base and head, sorted by path.
     changes: Vec<ChangedPath>,
     is_ancestor: bool,
+    base_intent: BaseIntent,
+}
+
+/// The intent file as it was at the base commit.
+enum BaseIntent {
+    /// The same blob as at head (the common case): the base spec is the head spec.
+    Unchanged,
+    /// It changed; its text at the base.
+    Changed(Vec<u8>),
+    /// No intent there (or it could not be read): the head intent is applied to both trees.
+    Missing,
 }
 
 pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
@@ -51,54 +63,48 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
         .parent()
         .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf);
     let root = repo_root(&std::fs::canonicalize(&intent_dir).unwrap_or(intent_dir));
+    let rel_intent = intent_path.canonicalize().ok().and_then(|p| {
+        p.strip_prefix(root.canonicalize().unwrap_or_else(|_| root.clone()))
+            .ok()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+    });
 
     // Reading and checking the intent and reading git are independent and take about as long
-    // as each other, so they run on two threads. Errors keep their order: an invalid intent is
-    // reported before any git problem, and `--deepen` (which fetches) waits for a valid intent.
-    let (intent, trees) = std::thread::scope(|scope| {
-        let loader = scope.spawn(|| load_intent(&intent_path, out));
-        if args.deepen.is_some() {
-            let intent = join(loader);
-            let trees = match &intent {
-                Ok(_) => read_trees(&root, args),
-                Err(_) => Err(CliError::new(EXIT_FAILURE, "git was not read")),
-            };
-            return (intent, trees);
-        }
-        let trees = read_trees(&root, args);
-        (join(loader), trees)
-    });
+    // as each other, so git is read on a second thread. The intent stays on this one: it makes
+    // many small allocations, which the main allocator arena serves more cheaply. Errors keep
+    // their order: an invalid intent is reported before any git problem, and `--deepen` (which
+    // fetches) waits for a valid intent.
+    let (intent, trees) = if args.deepen.is_some() {
+        let intent = load_intent(&intent_path, out)?;
+        (intent, read_trees(&root, args, rel_intent.as_deref()))
+    } else {
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(|| read_trees(&root, args, rel_intent.as_deref()));
+            let intent = load_intent(&intent_path, out);
+            let trees = reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            intent.map(|intent| (intent, trees))
+        })?
+    };
     let Intent {
         file,
         spec,
         compiled,
-    } = intent?;
+    } = intent;
     let Trees {
-        repo,
         head,
         base,
         head_listing,
         changes,
         is_ancestor,
+        base_intent,
     } = trees?;
     let compiled = compiled.map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
-
-    let rel_intent = file.path.canonicalize().ok().and_then(|p| {
-        p.strip_prefix(root.canonicalize().unwrap_or_else(|_| root.clone()))
-            .ok()
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-    });
-    // The common case: the intent file did not change, so neither did its spec; skip re-reading.
-    let base_spec: Option<std::borrow::Cow<'_, PlanSpec>> = match &rel_intent {
-        Some(rel) => match changes.binary_search_by(|c| c.path.as_str().cmp(rel)) {
-            Ok(i) => changes[i]
-                .base
-                .and_then(|(blob, _)| intent_at(&repo, blob))
-                .map(std::borrow::Cow::Owned),
-            Err(_) if head_listing.find(rel).is_some() => Some(std::borrow::Cow::Borrowed(&spec)),
-            Err(_) => None,
-        },
-        None => None,
+    let base_spec: Option<Cow<'_, PlanSpec>> = match base_intent {
+        BaseIntent::Unchanged => Some(Cow::Borrowed(&spec)),
+        BaseIntent::Changed(bytes) => intent_spec(bytes).map(Cow::Owned),
+        BaseIntent::Missing => None,
     };
     if !is_ancestor {
         eprintln!(
@@ -180,13 +186,6 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// Waits for a scoped thread, passing a panic on as if it had happened here.
-fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-}
-
 /// Reads and checks the intent, and compiles its inputs for planning.
 fn load_intent(path: &Path, out: &Output) -> Result<Intent, CliError> {
     let (file, eff) = intent_file::load_valid(Some(path), out)?;
@@ -199,8 +198,9 @@ fn load_intent(path: &Path, out: &Output) -> Result<Intent, CliError> {
     })
 }
 
-/// Opens the repository, resolves head and base, lists head's tree and diffs base against it.
-fn read_trees(root: &Path, args: &PlanArgs) -> Result<Trees, CliError> {
+/// Opens the repository, resolves head and base, lists head's tree, diffs base against it and
+/// reads the base's intent file (at `rel_intent`) when it changed.
+fn read_trees(root: &Path, args: &PlanArgs, rel_intent: Option<&str>) -> Result<Trees, CliError> {
     let mut repo = open(root)?;
     if let Some(depth) = args.deepen
         && repo.is_shallow()
@@ -227,13 +227,24 @@ fn read_trees(root: &Path, args: &PlanArgs) -> Result<Trees, CliError> {
     let head_listing = repo.tree_listing(head.id).map_err(git_error)?;
     let changes = repo.diff_trees(base.id, head.id).map_err(git_error)?;
     let is_ancestor = repo.is_ancestor(base.id, head.id).map_err(git_error)?;
+    let base_intent = match rel_intent {
+        Some(rel) => match changes.binary_search_by(|c| c.path.as_str().cmp(rel)) {
+            Ok(i) => changes[i]
+                .base
+                .and_then(|(blob, _)| repo.read_blob(blob).ok())
+                .map_or(BaseIntent::Missing, BaseIntent::Changed),
+            Err(_) if head_listing.find(rel).is_some() => BaseIntent::Unchanged,
+            Err(_) => BaseIntent::Missing,
+        },
+        None => BaseIntent::Missing,
+    };
     Ok(Trees {
-        repo,
         head,
         base,
         head_listing,
         changes,
         is_ancestor,
+        base_intent,
     })
 }
 
@@ -259,10 +270,9 @@ fn git_error(e: GitError) -> CliError {
     }
 }
 
-/// The intent as it was at the base commit (its blob there), to tell "intent changed" and
-/// "new service" apart. An intent that does not parse gives `None`.
-fn intent_at(repo: &Repo, blob: shiplane_plan::Oid) -> Option<PlanSpec> {
-    let bytes = repo.read_blob(blob).ok()?;
+/// The plan spec of an intent's text (the base's), to tell "intent changed" and "new service"
+/// apart. An intent that does not parse gives `None`.
+fn intent_spec(bytes: Vec<u8>) -> Option<PlanSpec> {
     let text = String::from_utf8(bytes).ok()?;
     shiplane_intent::load_str(&text)
         .valid_effective()
