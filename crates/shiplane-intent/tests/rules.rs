@@ -38,20 +38,20 @@ fn build(svc: &str, lane: &str, top: &str) -> String {
         .replace("{top}", top)
 }
 
-/// Asserts the errors of `src` are exactly `expected` (code, line), in order.
-fn check(src: &str, expected: &[(&str, u32)]) {
-    let loaded = load_str(src);
-    let got: Vec<(&str, u32)> = loaded
+/// The errors of `src` as (code, line), in order.
+fn errors(src: &str) -> Vec<(&'static str, u32)> {
+    load_str(src)
         .diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .map(|d| (d.code, d.span.map_or(0, |s| s.start.line)))
-        .collect();
-    assert_eq!(
-        got, expected,
-        "diagnostics: {:#?}\nsource:\n{src}",
-        loaded.diagnostics
-    );
+        .collect()
+}
+
+/// Asserts the errors of `src` are exactly `expected` (code, line), in order.
+fn check(src: &str, expected: &[(&str, u32)]) {
+    let loaded = load_str(src);
+    assert_eq!(errors(src), expected, "diagnostics: {:#?}\nsource:\n{src}", loaded.diagnostics);
     assert_eq!(loaded.is_valid(), expected.is_empty());
 }
 
@@ -438,18 +438,7 @@ fn rule_table() {
     ];
     for (name, svc, lane, top, expected) in cases {
         let src = build(svc, lane, top);
-        let loaded = load_str(&src);
-        let got: Vec<(&str, u32)> = loaded
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| (d.code, d.span.map_or(0, |s| s.start.line)))
-            .collect();
-        assert_eq!(
-            &got, expected,
-            "case `{name}`: {:#?}\nsource:\n{src}",
-            loaded.diagnostics
-        );
+        assert_eq!(&errors(&src), expected, "case `{name}`: {:#?}\nsource:\n{src}", load_str(&src).diagnostics);
     }
 }
 

@@ -6,9 +6,11 @@
 )]
 //! `shiplane check` as a user runs it: the real binary, real files, exact output.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::shiplane;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,12 +22,6 @@ fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples")
         .join(name)
-}
-
-fn shiplane() -> Command {
-    let mut c = Command::cargo_bin("shiplane").unwrap();
-    c.env_remove("NO_COLOR").env_remove("SHIPLANE_INTENT");
-    c
 }
 
 /// Runs `check --json` and returns (exit code, [(severity, code, line)]).
@@ -198,12 +194,7 @@ fn finds_the_intent_from_the_repository_root() {
         .arg("check")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit(&out, 0);
 }
 
 #[test]
@@ -245,13 +236,7 @@ fn huge_file_is_refused_without_reading_it() {
 fn alias_bomb_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shiplane.yaml");
-    let mut s = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
-    for i in 1..10 {
-        let p = i - 1;
-        s.push_str(&format!(
-            "a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"
-        ));
-    }
+    let s = common::alias_bomb();
     std::fs::write(&path, s).unwrap();
     let out = shiplane()
         .arg("check")

@@ -1,13 +1,9 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 //! `shiplane init` as a user runs it, on a real directory.
 
-use assert_cmd::Command;
+mod common;
 
-fn shiplane() -> Command {
-    let mut c = Command::cargo_bin("shiplane").unwrap();
-    c.env_remove("SHIPLANE_INTENT");
-    c
-}
+use common::shiplane;
 
 fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -46,12 +42,7 @@ fn proposes_prints_and_writes_only_when_asked() {
         .arg("init")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit(&out, 0);
     let yaml = String::from_utf8(out.stdout).unwrap();
     assert!(
         yaml.contains("  api:") && yaml.contains("port: 8000"),
@@ -84,12 +75,7 @@ fn proposes_prints_and_writes_only_when_asked() {
         .arg("check")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit(&out, 0);
 }
 
 #[test]

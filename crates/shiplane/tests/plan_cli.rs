@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 //! `shiplane plan` on real git repositories, as a user (or CI) runs it.
 
-use assert_cmd::Command;
+mod common;
+
 use shiplane_testkit::GitRepo;
 
 const INTENT: &str = r#"version: 1
@@ -49,20 +50,14 @@ fn repo() -> GitRepo {
 }
 
 fn plan_json(r: &GitRepo, args: &[&str]) -> serde_json::Value {
-    let out = Command::cargo_bin("shiplane")
-        .unwrap()
+    let out = common::shiplane()
         .current_dir(r.path())
         .arg("plan")
         .args(args)
         .arg("--json")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exit(&out, 0);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -165,8 +160,7 @@ fn a_shallow_clone_is_refused_then_deepened() {
     r.write("libs/ui/index.js", "export const ui = 2;\n");
     r.commit("ui");
     let shallow = r.clone_shallow(1);
-    let out = Command::cargo_bin("shiplane")
-        .unwrap()
+    let out = common::shiplane()
         .current_dir(shallow.path())
         .args(["plan", "--base", "HEAD~1"])
         .output()
@@ -182,8 +176,7 @@ fn a_shallow_clone_is_refused_then_deepened() {
 #[test]
 fn no_base_and_no_index_says_what_to_provide() {
     let r = repo();
-    let out = Command::cargo_bin("shiplane")
-        .unwrap()
+    let out = common::shiplane()
         .current_dir(r.path())
         .arg("plan")
         .output()
@@ -198,8 +191,7 @@ fn github_matrix_lists_affected_services() {
     let r = repo();
     r.write("apps/web/index.js", "console.log('web 2');\n");
     let head = r.commit("web");
-    let out = Command::cargo_bin("shiplane")
-        .unwrap()
+    let out = common::shiplane()
         .current_dir(r.path())
         .args(["plan", "--base", "HEAD~1", "--format", "github-matrix"])
         .output()
@@ -220,8 +212,7 @@ fn the_same_inputs_give_the_same_bytes() {
     r.write("libs/core/lib.py", "core = 9\n");
     r.commit("core");
     let run = || {
-        Command::cargo_bin("shiplane")
-            .unwrap()
+        common::shiplane()
             .current_dir(r.path())
             .args(["plan", "--base", "HEAD~1", "--format", "tekton"])
             .output()

@@ -2,6 +2,8 @@
 //! `shiplane publish` and the artifact index end to end: a real `docker-registry`, images pushed
 //! by `skopeo` and by `shiplane image pack`, and a GitOps repository reached over `file://`.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
 use std::time::Duration;
@@ -231,12 +233,7 @@ fn a_moved_tag_is_recorded_as_the_newest_artifact() {
             .args(["publish", "web", "--image", &reference, "--json"])
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_exit(&out, 0);
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         digests.push((
             doc["fingerprint"].as_str().unwrap().to_owned(),
@@ -290,12 +287,7 @@ fn ten_parallel_publishes_all_land() {
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_exit(&out, 0);
     }
     // Every publish is one commit and every digest is in the index.
     assert_eq!(w.gitops_log().len(), 10);
