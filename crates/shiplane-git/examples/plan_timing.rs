@@ -89,6 +89,10 @@ fn main() {
         );
         phases.add("open+resolve", t.elapsed());
         let t = Instant::now();
+        let one = repo.tree_listing_on(head, 1).unwrap();
+        phases.add("(list head, 1 thread)", t.elapsed());
+        drop(one);
+        let t = Instant::now();
         let head_listing = repo.tree_listing(head).unwrap();
         phases.add("list head", t.elapsed());
         let t = Instant::now();

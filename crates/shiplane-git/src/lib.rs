@@ -8,12 +8,13 @@
 //! in-process reads are an order of magnitude faster than a subprocess and need no `git` binary.
 
 mod error;
+mod listing;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gix::prelude::FindExt as _;
-use shiplane_plan::{ChangedPath, EntryMode, Oid, TreeListing, TreeListingBuilder};
+use shiplane_plan::{ChangedPath, EntryMode, Oid, TreeListing};
 
 pub use error::{GitError, Source};
 
@@ -182,9 +183,18 @@ impl Repo {
     /// their pinned commit, symlinks with the blob holding their target; directories are not
     /// listed.
     ///
-    /// Speed: one depth-first walk that reuses one decode buffer per directory level and writes
-    /// paths into the listing's arena; git's tree order makes the result already sorted.
+    /// Speed: a depth-first walk that reuses one decode buffer per directory level and writes
+    /// paths into the listing's arena; git's tree order makes the result already sorted. A
+    /// large tree is split over [`std::thread::available_parallelism`] threads (at most four):
+    /// inflating its thousands of tree objects is the cost.
     pub fn tree_listing(&self, commit: Oid) -> Result<TreeListing, GitError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        self.tree_listing_on(commit, threads)
+    }
+
+    /// [`Self::tree_listing`] on exactly `threads` threads (one: no thread is started). The
+    /// listing is the same for every thread count.
+    pub fn tree_listing_on(&self, commit: Oid, threads: usize) -> Result<TreeListing, GitError> {
         let tree = self
             .commit(commit)?
             .tree_id()
@@ -194,11 +204,7 @@ impl Repo {
                 repo: self.path.clone(),
                 source: boxed(e),
             })?;
-        let mut out = TreeListingBuilder::with_capacity(1024, 64 * 1024);
-        let mut prefix = String::with_capacity(256);
-        let mut buffers: Vec<Vec<u8>> = (0..32).map(|_| Vec::new()).collect();
-        self.walk(tree.detach(), &mut prefix, &mut buffers, &mut out)?;
-        Ok(out.build())
+        listing::list(&self.repo, &self.path, tree.detach(), threads)
     }
 
     /// The files that differ between the trees of `base` and `head`, sorted by path, with their
@@ -325,64 +331,6 @@ impl Repo {
     /// this build leaves out to stay lean; this is the one place to change when it is enabled.
     pub fn tree_listings(&self, commits: &[Oid]) -> Result<Vec<TreeListing>, GitError> {
         commits.iter().map(|&c| self.tree_listing(c)).collect()
-    }
-
-    fn walk(
-        &self,
-        tree: gix::ObjectId,
-        prefix: &mut String,
-        buffers: &mut [Vec<u8>],
-        out: &mut TreeListingBuilder,
-    ) -> Result<(), GitError> {
-        let mut spare = Vec::new();
-        let (buf, deeper) = match buffers.split_first_mut() {
-            Some((b, rest)) => (b, rest),
-            None => (&mut spare, &mut [][..]),
-        };
-        let read_error = |e: gix::Error| GitError::Object {
-            what: "tree",
-            id: tree.to_string(),
-            repo: self.path.clone(),
-            source: boxed(e),
-        };
-        let entries = self
-            .repo
-            .objects
-            .find_tree_iter(&tree, buf)
-            .map_err(read_error)?;
-        for entry in entries {
-            let entry = entry.map_err(|e| GitError::Object {
-                what: "tree",
-                id: tree.to_string(),
-                repo: self.path.clone(),
-                source: boxed(e),
-            })?;
-            // Git allows any bytes in names; a non-UTF-8 name is listed lossily, which keeps
-            // it distinct in practice and never aborts a plan.
-            let name_lossy;
-            let name = if let Ok(n) = std::str::from_utf8(entry.filename) {
-                n
-            } else {
-                name_lossy = String::from_utf8_lossy(entry.filename).into_owned();
-                &name_lossy
-            };
-            let mode = match entry.mode.kind() {
-                gix::object::tree::EntryKind::Tree => {
-                    let len = prefix.len();
-                    prefix.push_str(name);
-                    prefix.push('/');
-                    self.walk(entry.oid.to_owned(), prefix, deeper, out)?;
-                    prefix.truncate(len);
-                    continue;
-                }
-                gix::object::tree::EntryKind::Blob => EntryMode::File,
-                gix::object::tree::EntryKind::BlobExecutable => EntryMode::Executable,
-                gix::object::tree::EntryKind::Link => EntryMode::Symlink,
-                gix::object::tree::EntryKind::Commit => EntryMode::Submodule,
-            };
-            out.push_parts(&[prefix, name], oid(entry.oid.to_owned()), mode);
-        }
-        Ok(())
     }
 }
 

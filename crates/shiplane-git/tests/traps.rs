@@ -83,6 +83,9 @@ fn plan_revs_with(
     let base_listing = listings.pop().unwrap();
     let head_listing = listings.pop().unwrap();
     assert_eq!(head_listing, r.tree_listing(head_id).unwrap());
+    for threads in [1, 2, 3] {
+        assert_eq!(head_listing, r.tree_listing_on(head_id, threads).unwrap());
+    }
     let changes = r.diff_trees(base_id, head_id).unwrap();
     assert_eq!(changes, diff_listings(&base_listing, &head_listing));
     assert_eq!(head_listing.before(&changes), base_listing);
@@ -182,6 +185,15 @@ fn tree_listing_equals_git_ls_tree() {
     let mut theirs = repo.ls_tree(&head);
     theirs.sort_by(|a, b| a.2.cmp(&b.2));
     assert_eq!(ours, theirs);
+    // Split over threads or not, the listing is the same.
+    for threads in 1..=5 {
+        assert_eq!(
+            r.tree_listing_on(r.resolve("HEAD").unwrap(), threads)
+                .unwrap(),
+            listing,
+            "{threads} threads"
+        );
+    }
     let mode = |p: &str| listing.get(listing.find(p).unwrap()).mode;
     assert_eq!(mode("bin/run"), EntryMode::Executable);
     assert_eq!(mode("services/api/link"), EntryMode::Symlink);
@@ -450,6 +462,37 @@ fn submodule_bump_is_a_change() {
         affected(&plan_revs(&repo, &spec(), "HEAD~1", "HEAD")),
         ["api", "gateway"]
     );
+}
+
+#[test]
+fn wide_and_deep_trees_list_the_same_on_any_number_of_threads() {
+    let repo = GitRepo::new();
+    let mut files = Vec::new();
+    for d in 0..45 {
+        files.push((format!("top/d{d:02}/a/b/f.txt"), format!("{d}")));
+        files.push((format!("top/d{d:02}.txt"), format!("{d}")));
+        files.push((format!("top/d{d:02}-x/g"), format!("{d}")));
+    }
+    files.push(("a.txt".to_owned(), "root".to_owned()));
+    files.push(("z/deep/er/still/f".to_owned(), "deep".to_owned()));
+    for (p, c) in &files {
+        repo.write(p, c);
+    }
+    let head = repo.commit("wide");
+    let r = Repo::discover(repo.path()).unwrap();
+    let id = r.resolve("HEAD").unwrap();
+    let one = r.tree_listing_on(id, 1).unwrap();
+    let ours: Vec<String> = one.iter().map(|e| e.path.to_owned()).collect();
+    let mut theirs: Vec<String> = repo.ls_tree(&head).into_iter().map(|t| t.2).collect();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+    for threads in 2..=4 {
+        assert_eq!(
+            r.tree_listing_on(id, threads).unwrap(),
+            one,
+            "{threads} threads"
+        );
+    }
 }
 
 #[test]

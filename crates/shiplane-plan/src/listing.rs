@@ -131,6 +131,18 @@ impl TreeListingBuilder {
         });
     }
 
+    /// Appends all of `other`'s entries after this builder's (for listings built in parts, for
+    /// example by several threads walking consecutive subtrees).
+    pub fn append(&mut self, other: TreeListingBuilder) {
+        let offset = self.arena.len();
+        self.arena.push_str(&other.arena);
+        self.entries
+            .extend(other.entries.into_iter().map(|e| RawEntry {
+                start: to_u32(e.start as usize + offset),
+                ..e
+            }));
+    }
+
     /// Sorts by path (skipped when already sorted, as a depth-first walk of a git tree is) and
     /// drops earlier duplicates.
     pub fn build(self) -> TreeListing {
