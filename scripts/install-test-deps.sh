@@ -12,6 +12,8 @@ command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# Freeze windows name IANA zones (`Asia/Shanghai`); jiff reads them from the system tzdb.
+[ -e /usr/share/zoneinfo/Asia/Shanghai ] || need+=(tzdata)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

@@ -81,6 +81,124 @@ pub enum Command {
     /// Work with images (pack a directory into an OCI image)
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Make a release the desired state of a lane, if policy allows: one GitOps commit
+    #[command(
+        disable_version_flag = true,
+        after_help = "Examples:\n  shiplane promote dev --commit HEAD            images published for HEAD's fingerprints\n  shiplane promote staging --from dev --approve\n  shiplane promote prod --release 1a2b3c4-9f8e7d6c --version 1.4.0 --approve\n  shiplane promote prod --from staging --dry-run   the release and the files that would change\n\nExit status: 0 promoted (or nothing to change), 1 failure (e.g. images not published),\n2 usage, 3 refused by policy (order, version, require_tag_on, approvals, freeze, hold)."
+    )]
+    Promote(PromoteArgs),
+    /// Restore a lane's earlier release in a new commit and hold the lane
+    #[command(
+        after_help = "Examples:\n  shiplane rollback prod                 back to the previous release\n  shiplane rollback prod --to 0.3.0      back to a version (or a release id)\n\nThe lane stays held (automatic promotions refused) until `shiplane release-hold LANE`."
+    )]
+    Rollback(RollbackArgs),
+    /// Stop promotions into a lane until the hold is released
+    Hold(HoldArgs),
+    /// Resume promotions into a held lane
+    ReleaseHold(LaneArg),
+    /// Scale a lane to zero (a GitOps commit)
+    Hibernate(LaneArg),
+    /// Bring a hibernated lane back to the replicas of the intent (a GitOps commit)
+    Wake(LaneArg),
+    /// A lane's release history (newest first)
+    History(LaneArg),
+    /// Per lane and service: version, digest, source commit, age, hold, hibernation
+    Status(StatusArgs),
+    /// The services whose digests differ between two lanes
+    Diff(DiffArgs),
+    /// Write a lane's desired state (from its current release) to a directory, without committing
+    Render(RenderArgs),
+}
+
+#[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "clap flags: each bool is one command-line switch"
+)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["commit", "from", "release"])))]
+pub struct PromoteArgs {
+    /// The lane to promote into
+    pub lane: String,
+    /// Make the release from the images published for this source commit
+    #[arg(long, value_name = "REV")]
+    pub commit: Option<String>,
+    /// Take the current release of this lane
+    #[arg(long, value_name = "LANE")]
+    pub from: Option<String>,
+    /// Take this release (id or version) from the upstream lane's history
+    #[arg(long, value_name = "ID")]
+    pub release: Option<String>,
+    /// The version to give the release (versioned lanes; must be greater than every earlier one)
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+    /// Count your approval (`SHIPLANE_ACTOR`, `GITHUB_ACTOR`, `BUILDKITE_BUILD_CREATOR` or git's `user.name`)
+    #[arg(long)]
+    pub approve: bool,
+    /// Print the release and the files that would change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Promote inside a freeze window (needs --reason)
+    #[arg(long, requires = "reason")]
+    pub override_freeze: bool,
+    /// Promote into a held lane (needs --reason); the hold stays
+    #[arg(long, requires = "reason")]
+    pub override_hold: bool,
+    /// Why a policy is overridden (recorded in the release)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The lane to roll back
+    pub lane: String,
+    /// The release id or version to go back to [default: the previous release]
+    #[arg(long, value_name = "VERSION|RELEASE")]
+    pub to: Option<String>,
+    /// Why (recorded as the hold's reason)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HoldArgs {
+    /// The lane to hold
+    pub lane: String,
+    /// Why
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LaneArg {
+    /// The lane
+    pub lane: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this lane [default: every lane]
+    pub lane: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// First lane
+    pub a: String,
+    /// Second lane
+    pub b: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The lane
+    pub lane: String,
+    /// Render this release (id or version) of the lane's history instead of the current one
+    #[arg(long, value_name = "ID")]
+    pub release: Option<String>,
+    /// Directory to write to [default: rendered/LANE]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

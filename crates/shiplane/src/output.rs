@@ -13,6 +13,8 @@ use crate::cli::ColorChoice;
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit status: bad usage or an invalid intent.
 pub const EXIT_INVALID: u8 = 2;
+/// Exit status: refused by policy (order, approvals, freeze, hold…).
+pub const EXIT_POLICY: u8 = 3;
 
 /// An error a command ends with: what happened, what to do, and the exit status.
 #[derive(Debug)]

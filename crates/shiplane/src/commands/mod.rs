@@ -2,10 +2,14 @@
 //! an exit status, or a [`CliError`] saying what went wrong and what to do.
 
 mod check;
+mod hold;
 mod image;
 mod init;
+mod lanes;
 mod plan;
+mod promote;
 mod publish;
+mod rollback;
 mod schema;
 
 use std::process::ExitCode;
@@ -23,5 +27,15 @@ pub fn run(cli: Cli, out: &Output) -> Result<ExitCode, CliError> {
         Command::Plan(args) => plan::run(&args, intent, out),
         Command::Publish(args) => publish::run(&args, intent, out),
         Command::Image(ImageCommand::Pack(args)) => image::pack(&args, out),
+        Command::Promote(args) => promote::run(&args, intent, out),
+        Command::Rollback(args) => rollback::run(&args, intent, out),
+        Command::Hold(args) => hold::hold(&args, intent, out),
+        Command::ReleaseHold(args) => hold::release(&args, intent, out),
+        Command::Hibernate(args) => hold::hibernate(&args, true, intent, out),
+        Command::Wake(args) => hold::hibernate(&args, false, intent, out),
+        Command::History(args) => lanes::run_history(&args, intent, out),
+        Command::Status(args) => lanes::run_status(&args, intent, out),
+        Command::Diff(args) => lanes::run_diff(&args, intent, out),
+        Command::Render(args) => lanes::run_render(&args, intent, out),
     }
 }

@@ -1,0 +1,141 @@
+//! `shiplane hold` / `release-hold` (stop and resume promotions) and `hibernate` / `wake`
+//! (replicas 0 and back), each one commit to the lane's `state.json` — plus, for hibernation,
+//! the lane's manifests re-rendered from its current release.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use shiplane_gitops::{ChangeSet, CommitMessage, GitopsError, Outcome};
+use shiplane_intent::EffectiveIntent;
+use shiplane_lane::{LaneState, state_path};
+
+use super::lanes::{
+    actor, desired_files, gitops_error, lane, lane_change, now, now_text, open, read_release,
+};
+use crate::cli::{HoldArgs, LaneArg};
+use crate::intent_file;
+use crate::output::{CliError, Output};
+
+fn parse_state(path: &str, bytes: Option<&[u8]>) -> Result<LaneState, GitopsError> {
+    LaneState::parse(path, bytes).map_err(|e| GitopsError::Change {
+        head: path.to_owned(),
+        source: e.to_string().into(),
+    })
+}
+
+/// `shiplane hold LANE [--reason TEXT]`.
+pub fn hold(args: &HoldArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
+    let (_, eff) = intent_file::load_valid(intent, out)?;
+    let lane = lane(&eff, &args.lane)?;
+    let who = actor().unwrap_or_else(|| "unknown".to_owned());
+    let at = now_text(now());
+    let reason = args
+        .reason
+        .clone()
+        .unwrap_or_else(|| format!("held by {who}"));
+    let path = state_path(&lane.gitops.path);
+    let message = CommitMessage::new(format!("Hold {}", lane.name))
+        .with_body(format!("Reason: {reason}"))
+        .with_trailer("Shiplane-Lane", &lane.name);
+    let outcome = open(lane)?
+        .apply(
+            &|view| -> Result<ChangeSet, GitopsError> {
+                let mut s = parse_state(&path, view.read_file(&path)?.as_deref())?;
+                if s.held {
+                    return Ok(ChangeSet::new());
+                }
+                s.held = true;
+                s.reason = Some(reason.clone());
+                s.by = Some(who.clone());
+                s.at = Some(at.clone());
+                Ok(ChangeSet::new().with_write(path.clone(), s.to_bytes()))
+            },
+            &message,
+        )
+        .map_err(|e| gitops_error("holding the lane failed", &e))?;
+    report(out, &lane.name, "held", &outcome);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `shiplane release-hold LANE`.
+pub fn release(args: &LaneArg, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
+    let (_, eff) = intent_file::load_valid(intent, out)?;
+    let lane = lane(&eff, &args.lane)?;
+    let who = actor().unwrap_or_else(|| "unknown".to_owned());
+    let path = state_path(&lane.gitops.path);
+    let message = CommitMessage::new(format!("Release the hold on {}", lane.name))
+        .with_body(format!("Released by {who}."))
+        .with_trailer("Shiplane-Lane", &lane.name);
+    let outcome = open(lane)?
+        .apply(
+            &|view| -> Result<ChangeSet, GitopsError> {
+                let mut s = parse_state(&path, view.read_file(&path)?.as_deref())?;
+                if !s.held {
+                    return Ok(ChangeSet::new());
+                }
+                s.held = false;
+                s.reason = None;
+                s.by = None;
+                s.at = None;
+                Ok(ChangeSet::new().with_write(path.clone(), s.to_bytes()))
+            },
+            &message,
+        )
+        .map_err(|e| gitops_error("releasing the hold failed", &e))?;
+    report(out, &lane.name, "released", &outcome);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `shiplane hibernate LANE` (`asleep = true`) / `shiplane wake LANE`.
+pub fn hibernate(
+    args: &LaneArg,
+    asleep: bool,
+    intent: Option<&Path>,
+    out: &Output,
+) -> Result<ExitCode, CliError> {
+    let (_, eff): (_, EffectiveIntent) = intent_file::load_valid(intent, out)?;
+    let lane = lane(&eff, &args.lane)?;
+    let mut repo = open(lane)?;
+    let files = match read_release(&repo, lane)? {
+        Some(r) => Some(desired_files(&eff, lane, &r, asleep)?),
+        None => None,
+    };
+    let path = state_path(&lane.gitops.path);
+    let verb = if asleep { "Hibernate" } else { "Wake" };
+    let message = CommitMessage::new(format!("{verb} {}", lane.name))
+        .with_trailer("Shiplane-Lane", &lane.name);
+    let outcome = repo
+        .apply(
+            &|view| -> Result<ChangeSet, GitopsError> {
+                let mut s = parse_state(&path, view.read_file(&path)?.as_deref())?;
+                s.hibernated = Some(asleep);
+                match &files {
+                    Some(f) => lane_change(view, &lane.gitops.path, f, Some(&s)),
+                    None => Ok(ChangeSet::new().with_write(path.clone(), s.to_bytes())),
+                }
+            },
+            &message,
+        )
+        .map_err(|e| gitops_error(&format!("{} failed", verb.to_lowercase()), &e))?;
+    report(
+        out,
+        &lane.name,
+        if asleep { "hibernated" } else { "awake" },
+        &outcome,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(out: &Output, lane: &str, what: &str, outcome: &Outcome) {
+    let commit = match outcome {
+        Outcome::Committed { commit, .. } => Some(commit.as_str()),
+        Outcome::NoChange => None,
+    };
+    if out.json {
+        out.print_json(&serde_json::json!({ "lane": lane, "state": what, "committed": commit.is_some(), "gitops_commit": commit }));
+    } else if commit.is_some() {
+        println!("{} lane {lane} {what}", out.paint(Output::ok_style(), "✓"));
+    } else {
+        println!("lane {lane} was already {what}: no commit");
+    }
+}

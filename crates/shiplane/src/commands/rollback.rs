@@ -1,0 +1,115 @@
+//! `shiplane rollback LANE [--to VERSION|RELEASE]`: restores the lane's files exactly as they
+//! were at an earlier release (release, catalog, manifests, Argo CD objects) in one new commit,
+//! and holds the lane so automation does not promote over it (SPEC §2.6: a rollback sticks).
+//!
+//! No promotion policy applies: a rollback goes back to something the lane already ran, and it
+//! is what people reach for during an incident, freeze or not.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use shiplane_gitops::{CommitMessage, Outcome};
+use shiplane_lane::{LaneState, manifests_dir, release_path, rollback_target, state_path};
+
+use super::lanes::{
+    actor, files_at, gitops_error, history, lane, lane_change, now, now_text, open, read_release,
+    release_at,
+};
+use crate::cli::RollbackArgs;
+use crate::intent_file;
+use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
+
+pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
+    let (_, eff) = intent_file::load_valid(intent, out)?;
+    let lane = lane(&eff, &args.lane)?;
+    let mut repo = open(lane)?;
+    let current = read_release(&repo, lane)?.ok_or_else(|| {
+        CliError::new(
+            EXIT_FAILURE,
+            format!("lane `{}` has no release to roll back from", lane.name),
+        )
+    })?;
+    let entries: Vec<_> = history(&repo, lane)?.into_iter().map(|(e, _)| e).collect();
+    let target = rollback_target(&entries, &current.id, args.to.as_deref())
+        .map_err(|why| {
+            CliError::new(EXIT_INVALID, format!("lane `{}`: {why}", lane.name))
+                .help(format!("see `shiplane history {}`", lane.name))
+        })?
+        .clone();
+    let release = release_at(&repo, lane, &target.commit)?;
+    let base = lane.gitops.path.trim_end_matches('/').to_owned();
+
+    // The lane's files exactly as they were at that release.
+    let mut files = files_at(&repo, &target.commit, &manifests_dir(&base))?;
+    files.extend(files_at(&repo, &target.commit, &format!("{base}/argocd"))?);
+    for name in ["release.json", "catalog.json"] {
+        let path = format!("{base}/{name}");
+        files.insert(
+            path.clone(),
+            super::lanes::read_at(&repo, &target.commit, &path)?,
+        );
+    }
+    debug_assert!(files.contains_key(&release_path(&base)));
+
+    let who = actor().unwrap_or_else(|| "unknown".to_owned());
+    let at = now_text(now());
+    let reason = args.reason.clone().unwrap_or_else(|| {
+        format!(
+            "rolled back from {} to {}",
+            current.label(),
+            release.label()
+        )
+    });
+    let message = CommitMessage::new(format!("Roll back {} to {}", lane.name, release.label()))
+        .with_body(format!("From release {} to release {}; the lane is held until `shiplane release-hold {}`.\n\nReason: {reason}", current.id, release.id, lane.name))
+        .with_trailer("Shiplane-Lane", &lane.name)
+        .with_trailer("Shiplane-Release", &release.id)
+        .with_trailer("Shiplane-Version", release.version.as_deref().unwrap_or("none"))
+        .with_trailer("Source-Commit", &release.source_commit)
+        .with_trailer("Shiplane-Rollback-From", &current.id);
+    let spath = state_path(&base);
+    let outcome = repo
+        .apply(
+            &|view| -> Result<shiplane_gitops::ChangeSet, shiplane_gitops::GitopsError> {
+                let bytes = view.read_file(&spath)?;
+                let mut state = LaneState::parse(&spath, bytes.as_deref()).map_err(|e| {
+                    shiplane_gitops::GitopsError::Change {
+                        head: spath.clone(),
+                        source: e.to_string().into(),
+                    }
+                })?;
+                state.held = true;
+                state.reason = Some(reason.clone());
+                state.by = Some(who.clone());
+                state.at = Some(at.clone());
+                lane_change(view, &base, &files, Some(&state))
+            },
+            &message,
+        )
+        .map_err(|e| gitops_error(&format!("rolling back lane `{}` failed", lane.name), &e))?;
+    let commit = match outcome {
+        Outcome::Committed { commit, .. } => Some(commit),
+        Outcome::NoChange => None,
+    };
+    if out.json {
+        out.print_json(&serde_json::json!({
+            "lane": lane.name,
+            "from": { "release": current.id, "version": current.version },
+            "to": { "release": release.id, "version": release.version, "gitops_commit": target.commit },
+            "held": true,
+            "committed": commit.is_some(),
+            "gitops_commit": commit,
+        }));
+    } else {
+        println!(
+            "{} rolled back {} from {} to {} (release {}); the lane is held: `shiplane release-hold {}` resumes promotions",
+            out.paint(crate::output::Output::ok_style(), "✓"),
+            lane.name,
+            current.label(),
+            release.label(),
+            release.id,
+            lane.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
