@@ -338,6 +338,23 @@ fn promote_through_lanes_roll_back_and_hold() {
         "{msg}"
     );
 
+    // A version that is not semver is a usage error; an unversioned lane takes none.
+    w.status(
+        &[
+            "promote",
+            "prod",
+            "--from",
+            "staging",
+            "--version",
+            "banana",
+        ],
+        2,
+    );
+    w.status(
+        &["promote", "dev", "--commit", "HEAD", "--version", "1.0.0"],
+        2,
+    );
+
     // A change to one service: promote refuses until it is published, naming the command.
     change(&w, "services/api/main.py", "print('api v2')\n");
     let missing = w.status(&["promote", "dev", "--commit", "HEAD"], 1);

@@ -524,34 +524,30 @@ fn from_commit(
         let idx = ServiceIndex::parse(s, bytes.as_deref())
             .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))?;
         if let Some(r) = idx.newest(&fp.to_hex()) {
-            {
-                let reused = r.source_commit != hex;
-                images.insert(
-                    s.clone(),
-                    ReleaseImage {
-                        repository: r.repository.clone(),
-                        tag: r.tag.clone(),
-                        digest: r.digest.clone(),
-                        fingerprint: fp.to_hex(),
-                        source_commit: r.source_commit.clone(),
-                        status: if reused {
-                            ImageStatus::Reused
-                        } else {
-                            ImageStatus::Published
-                        },
-                        reused_from: reused.then(|| r.source_commit.clone()),
+            let reused = r.source_commit != hex;
+            images.insert(
+                s.clone(),
+                ReleaseImage {
+                    repository: r.repository.clone(),
+                    tag: r.tag.clone(),
+                    digest: r.digest.clone(),
+                    fingerprint: fp.to_hex(),
+                    source_commit: r.source_commit.clone(),
+                    status: if reused {
+                        ImageStatus::Reused
+                    } else {
+                        ImageStatus::Published
                     },
-                );
-            }
+                    reused_from: reused.then(|| r.source_commit.clone()),
+                },
+            );
         } else {
-            {
-                let svc = &eff.services[s];
-                let image = svc.image.clone().unwrap_or_else(|| format!("REGISTRY/{s}"));
-                let tag = render_tag(&svc.tag, s, &hex, fp).unwrap_or_else(|_| "TAG".to_owned());
-                missing.push(format!(
-                    "shiplane publish {s} --image {image}:{tag} --commit {hex}"
-                ));
-            }
+            let svc = &eff.services[s];
+            let image = svc.image.clone().unwrap_or_else(|| format!("REGISTRY/{s}"));
+            let tag = render_tag(&svc.tag, s, &hex, fp).unwrap_or_else(|_| "TAG".to_owned());
+            missing.push(format!(
+                "shiplane publish {s} --image {image}:{tag} --commit {hex}"
+            ));
         }
     }
     if !missing.is_empty() {
