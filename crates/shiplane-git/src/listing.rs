@@ -16,6 +16,11 @@ use crate::{GitError, boxed, leaf};
 
 /// Subtrees wanted per thread before the walk is split: enough that runs of them balance.
 const SUBTREES_PER_THREAD: usize = 16;
+/// Starting room of a builder: 128Ki entries and 8 MiB of paths. Allocations this large are
+/// mapped lazily by the allocator, so a small tree touches (and pays for) only the pages it
+/// writes, while a 100,000-file tree never reallocates and copies its arena while growing.
+const START_ENTRIES: usize = 128 * 1024;
+const START_PATH_BYTES: usize = 8 * 1024 * 1024;
 /// Levels expanded breadth-first at most while looking for subtrees to split.
 const MAX_EXPANSIONS: usize = 4;
 
@@ -40,7 +45,7 @@ pub(crate) fn list(
 ) -> Result<TreeListing, GitError> {
     let mut walker = Walker::new(repo, shown);
     if threads <= 1 {
-        let mut out = TreeListingBuilder::with_capacity(1024, 64 * 1024);
+        let mut out = TreeListingBuilder::with_capacity(START_ENTRIES, START_PATH_BYTES);
         walker.walk(root, &mut String::with_capacity(256), 0, &mut out)?;
         return Ok(out.build());
     }
@@ -151,7 +156,7 @@ impl<'r> Walker<'r> {
 
     /// Walks the items of one run in order: files are pushed, trees walked.
     fn walk_items(&mut self, items: Vec<Item>) -> Result<TreeListingBuilder, GitError> {
-        let mut out = TreeListingBuilder::with_capacity(1024, 64 * 1024);
+        let mut out = TreeListingBuilder::with_capacity(START_ENTRIES, START_PATH_BYTES);
         let mut prefix = String::with_capacity(256);
         for item in items {
             match item {
