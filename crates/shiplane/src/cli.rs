@@ -108,6 +108,21 @@ pub enum Command {
     Diff(DiffArgs),
     /// Write a lane's desired state (from its current release) to a directory, without committing
     Render(RenderArgs),
+    /// See Shiplane work end to end on local repositories: plan, publish, promote, roll back
+    #[command(
+        after_help = "Examples:\n  shiplane quickstart                      in ./shiplane-quickstart\n  shiplane quickstart /tmp/try-shiplane --json\n  shiplane quickstart --registry 127.0.0.1:5000/quickstart   push images to a registry\n\nNeeds only this binary and git. It writes a small monorepo (source/), a bare GitOps\nrepository (gitops.git) and an OCI image layout (registry/) inside DIR, then runs the\ncommands a user would type, one line of summary each. Run again on the same DIR, it starts\nover in a fresh DIR/run-N and leaves earlier runs as they were; nothing outside DIR is touched."
+    )]
+    Quickstart(QuickstartArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QuickstartArgs {
+    /// Where to create the quickstart's repositories [default: ./shiplane-quickstart]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Push images to this registry prefix (`HOST/PREFIX`) instead of an OCI layout in DIR
+    #[arg(long, value_name = "HOST/PREFIX")]
+    pub registry: Option<String>,
 }
 
 #[derive(Debug, Args)]

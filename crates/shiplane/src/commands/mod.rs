@@ -9,6 +9,7 @@ mod lanes;
 mod plan;
 mod promote;
 mod publish;
+mod quickstart;
 mod rollback;
 mod schema;
 
@@ -37,5 +38,6 @@ pub fn run(cli: Cli, out: &Output) -> Result<ExitCode, CliError> {
         Command::Status(args) => lanes::run_status(&args, intent, out),
         Command::Diff(args) => lanes::run_diff(&args, intent, out),
         Command::Render(args) => lanes::run_render(&args, intent, out),
+        Command::Quickstart(args) => quickstart::run(&args, out),
     }
 }
