@@ -15,8 +15,6 @@ use crate::support::cache_dir;
 /// The artifact index as read at one GitOps commit.
 pub struct IndexLookup {
     services: BTreeMap<String, ServiceIndex>,
-    /// The GitOps commit it was read at (`None` for an empty repository).
-    pub gitops_commit: Option<String>,
 }
 
 impl ArtifactLookup for IndexLookup {
@@ -51,8 +49,5 @@ pub fn load(eff: &EffectiveIntent) -> Result<Option<IndexLookup>, CliError> {
             services.insert(name.clone(), index);
         }
     }
-    Ok(Some(IndexLookup {
-        services,
-        gitops_commit: repo.head(),
-    }))
+    Ok(Some(IndexLookup { services }))
 }

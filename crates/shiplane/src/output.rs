@@ -100,10 +100,11 @@ impl Output {
         reason = "kept a method so every output goes through Output"
     )]
     pub fn print_json(&self, value: &serde_json::Value) {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        );
+        use std::io::Write as _;
+        // A closed pipe (`shiplane plan --json | head`) is the reader's choice, not an error
+        // worth a panic: ignore write failures here.
+        let text = serde_json::to_string_pretty(value).unwrap_or_default();
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
     }
 
     /// Reports `err` and returns its exit status.

@@ -174,16 +174,41 @@ fn a_shallow_clone_is_refused_then_deepened() {
 }
 
 #[test]
-fn no_base_and_no_index_says_what_to_provide() {
+fn no_base_and_an_unreachable_index_says_what_to_do() {
     let r = repo();
     let out = common::shiplane()
         .current_dir(r.path())
         .arg("plan")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    common::assert_exit(&out, 1);
     let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("artifact index"), "{err}");
     assert!(err.contains("--base"), "{err}");
+}
+
+#[test]
+fn no_base_and_no_index_location_says_what_to_provide() {
+    let r = GitRepo::new();
+    r.write_all(&[
+        (
+            "shiplane.yaml",
+            "version: 1\nproject: p\nservices:\n  a: { paths: [\"a/**\"] }\n",
+        ),
+        ("a/x", "1\n"),
+    ]);
+    r.commit("initial");
+    let out = common::shiplane()
+        .current_dir(r.path())
+        .arg("plan")
+        .output()
+        .unwrap();
+    common::assert_exit(&out, 2);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("--base") && err.contains("defaults.gitops.repo"),
+        "{err}"
+    );
 }
 
 #[test]

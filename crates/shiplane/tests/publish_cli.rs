@@ -186,6 +186,20 @@ fn publish_waits_for_the_image_and_records_the_verified_digest() {
     assert_eq!(index["fingerprints"][fp][0]["digest"], expected.as_str());
     assert_eq!(w.gitops_log().len(), 1);
 
+    // Without --base, plan compares against the index: api is reused with exactly this image,
+    // web (never published) must be built.
+    let plan = w.shiplane().args(["plan", "--json"]).output().unwrap();
+    common::assert_exit(&plan, 0);
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(plan["reused"][0]["service"], "api");
+    assert_eq!(plan["reused"][0]["digest"], expected.as_str());
+    assert_eq!(plan["reused"][0]["fingerprint"], fp);
+    assert_eq!(plan["affected"][0]["service"], "web");
+    assert_eq!(
+        plan["affected"][0]["reasons"][0],
+        "no artifact for this fingerprint"
+    );
+
     // Publishing the same image again makes no commit.
     let again = w
         .shiplane()

@@ -69,6 +69,17 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
             .map(|p| p.to_string_lossy().replace('\\', "/"))
     });
 
+    if args.base.is_none() {
+        if args.explain.is_some() {
+            return Err(CliError::new(
+                EXIT_INVALID,
+                "--explain needs --base REV: it lists the files that changed since that commit",
+            )
+            .help("for example `shiplane plan --base HEAD~1 --explain api`"));
+        }
+        return run_against_index(args, &intent_path, &root, out);
+    }
+
     // Reading and checking the intent and reading git are independent and take about as long
     // as each other, so git is read on a second thread. The intent stays on this one: it makes
     // many small allocations, which the main allocator arena serves more cheaply. Errors keep
@@ -151,6 +162,23 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     )
     .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
 
+    emit(&plan, &spec, &head, Some(&base), is_ancestor, args, out)?;
+    // The process ends right after this: returning the listing (100,000 paths), the intent's
+    // spec and the plan to the allocator one by one would only delay the exit.
+    std::mem::forget((head_listing, changes, spec, compiled, plan, file));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a plan in the format asked for.
+fn emit(
+    plan: &Plan,
+    spec: &PlanSpec,
+    head: &Commit,
+    base: Option<&Commit>,
+    is_ancestor: bool,
+    args: &PlanArgs,
+    out: &Output,
+) -> Result<(), CliError> {
     let format = if out.json {
         PlanFormat::Json
     } else {
@@ -158,12 +186,12 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     };
     let head_hex = head.id.to_hex();
     match format {
-        PlanFormat::Table => print_table(&plan, &head, Some(&base), out),
+        PlanFormat::Table => print_table(plan, head, base, out),
         PlanFormat::Json => {
-            out.print_json(&plan_json(&plan, &spec, &head, Some(&base), is_ancestor)?);
+            out.print_json(&plan_json(plan, spec, head, base, is_ancestor)?);
         }
         PlanFormat::GithubMatrix => {
-            let jobs = build_jobs(&plan, &spec, &head_hex)
+            let jobs = build_jobs(plan, spec, &head_hex)
                 .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
             println!(
                 "{}",
@@ -171,7 +199,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
             );
         }
         PlanFormat::Buildkite | PlanFormat::Tekton => {
-            let jobs = build_jobs(&plan, &spec, &head_hex)
+            let jobs = build_jobs(plan, spec, &head_hex)
                 .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
             let mut opts = EmitOptions::new(head_hex.clone());
             opts.promote_lane.clone_from(&args.promote_lane);
@@ -183,9 +211,35 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
             print!("{text}");
         }
     }
-    // The process ends right after this: returning the listing (100,000 paths), the intent's
-    // spec and the plan to the allocator one by one would only delay the exit.
-    std::mem::forget((head_listing, changes, spec, compiled, plan, file));
+    Ok(())
+}
+
+/// Without `--base`: a service is affected when the artifact index has no image for its head
+/// fingerprint, and reused (with that image) when it has one (SPEC §6).
+fn run_against_index(
+    args: &PlanArgs,
+    intent_path: &Path,
+    root: &Path,
+    out: &Output,
+) -> Result<ExitCode, CliError> {
+    let (_file, eff) = intent_file::load_valid(Some(intent_path), out)?;
+    let spec = plan_spec(&eff);
+    let Some(index) = crate::artifact_index::load(&eff)? else {
+        return Err(CliError::new(
+            EXIT_INVALID,
+            "nothing to compare with: no --base was given and the intent names no GitOps repository for the artifact index",
+        )
+        .help("pass the commit this one builds on, e.g. `--base origin/main` or `--base HEAD~1`, or set `defaults.gitops.repo` so `shiplane publish` records artifacts there"));
+    };
+    let repo = open(root)?;
+    let head = Commit {
+        rev: args.head.clone(),
+        id: repo.resolve(&args.head).map_err(git_error)?,
+    };
+    let head_listing = repo.tree_listing(head.id).map_err(git_error)?;
+    let plan = shiplane_plan::plan(&spec, &head_listing, None, Some(&index))
+        .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+    emit(&plan, &spec, &head, None, true, args, out)?;
     Ok(ExitCode::SUCCESS)
 }
 
