@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
+use shiplane_notify::testing::Receiver;
 use shiplane_testkit::GitRepo;
 use shiplane_testkit::registry::{RegistryConfig, TestRegistry, have};
 
@@ -53,6 +54,9 @@ lanes:
     version: minor
     approvals: 2
     require_tag_on: main
+notify:
+  - feishu: {{ webhook_env: SHIPLANE_TEST_FEISHU_WEBHOOK, secret_env: SHIPLANE_TEST_FEISHU_SECRET }}
+    on: [promotion]
 "#
     )
 }
@@ -99,22 +103,33 @@ fn world_with(gitops_url: impl Fn(&Path) -> String) -> Option<World> {
 
 impl World {
     fn shiplane(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("shiplane")
-            .unwrap()
-            .current_dir(self.source.path())
+        self.shiplane_with(args, &[])
+    }
+
+    fn shiplane_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::cargo_bin("shiplane").unwrap();
+        cmd.current_dir(self.source.path())
             .env("SHIPLANE_CACHE_DIR", self.cache.path())
             .env("SHIPLANE_ACTOR", "alice")
             .env_remove("SHIPLANE_INTENT")
             .env_remove("GITHUB_ACTOR")
-            .args(args)
-            .output()
-            .unwrap()
+            .env_remove("SHIPLANE_TEST_FEISHU_WEBHOOK")
+            .env_remove("SHIPLANE_TEST_FEISHU_SECRET")
+            .env_remove("SHIPLANE_NOTIFY_ALLOW_PRIVATE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.args(args).output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> Value {
+        self.ok_with(args, &[])
+    }
+
+    fn ok_with(&self, args: &[&str], env: &[(&str, &str)]) -> Value {
         let mut all = args.to_vec();
         all.push("--json");
-        let out = self.shiplane(&all);
+        let out = self.shiplane_with(&all, env);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -242,10 +257,44 @@ fn promote_through_lanes_roll_back_and_hold() {
     );
     assert_eq!(w.commits().len(), before);
 
-    // Dev pins every digest, in the catalog and the manifests.
-    let dev1 = w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    // Dev pins every digest, in the catalog and the manifests; the intent's Feishu bot (a
+    // local receiver) gets a signed card once the commit has landed.
+    let feishu = Receiver::start(vec![]).unwrap();
+    let hook = feishu.url("/open-apis/bot/v2/hook/t0ken-in-the-url");
+    let notify_env = [
+        ("SHIPLANE_TEST_FEISHU_WEBHOOK", hook.as_str()),
+        ("SHIPLANE_TEST_FEISHU_SECRET", "feishu-s3cret"),
+        ("SHIPLANE_NOTIFY_ALLOW_PRIVATE", "1"),
+    ];
+    let dev1 = w.ok_with(&["promote", "dev", "--commit", "HEAD"], &notify_env);
     assert_eq!(dev1["committed"], true);
     let release1 = dev1["release"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        dev1["notifications"][0]["outcome"], "sent",
+        "{}",
+        dev1["notifications"]
+    );
+    let received = feishu.received();
+    assert_eq!(received.len(), 1);
+    let card: Value = serde_json::from_slice(&received[0].body).unwrap();
+    let ts: u64 = card["timestamp"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        card["sign"],
+        shiplane_notify::message::feishu_sign(ts, "feishu-s3cret")
+    );
+    assert_eq!(card["msg_type"], "interactive");
+    assert_eq!(
+        card["card"]["header"]["title"]["content"],
+        format!("shop: promoted dev to {release1}")
+    );
+    let text = card.to_string();
+    assert!(
+        text.contains(&dev1["gitops_commit"].as_str().unwrap()[..12]),
+        "{text}"
+    );
+    for digest in &first {
+        assert!(text.contains(digest.as_str()), "{text}");
+    }
     for (i, (s, d)) in w.digests("dev").iter().enumerate() {
         assert_eq!(d, &first[i], "{s}");
     }
@@ -283,7 +332,22 @@ fn promote_through_lanes_roll_back_and_hold() {
     // Staging needs one approval.
     let refused = w.status(&["promote", "staging", "--from", "dev"], 3);
     assert!(refused.contains("[approvals]"), "{refused}");
-    let staging = w.ok(&["promote", "staging", "--from", "dev", "--approve"]);
+    // Without the allow flag a loopback receiver is refused, and the promotion still succeeds.
+    let staging = w.ok_with(
+        &["promote", "staging", "--from", "dev", "--approve"],
+        &notify_env[..2],
+    );
+    assert_eq!(staging["notifications"][0]["outcome"], "failed");
+    assert!(
+        staging["notifications"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("refused: "),
+        "{}",
+        staging["notifications"]
+    );
+    assert!(!staging.to_string().contains("t0ken") && !staging.to_string().contains("s3cret"));
+    assert_eq!(feishu.received().len(), 1);
     assert_eq!(
         staging["release"]["id"],
         release1.as_str(),

@@ -16,6 +16,7 @@ use shiplane_lane::{
     Approval, ImageStatus, LaneState, PolicyInput, Refusal, Release, ReleaseImage, Version,
     evaluate, release_id, state_path,
 };
+use shiplane_notify::{Delivery, Event, EventKind, Link, ServiceImage};
 use shiplane_plan::{CompiledSpec, Oid, fingerprints, render_tag};
 
 use super::lanes::{
@@ -26,7 +27,7 @@ use crate::cli::PromoteArgs;
 use crate::intent_file::{self, IntentFile, repo_root};
 use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, EXIT_POLICY, Output};
 use crate::planning::plan_spec;
-use crate::support::cache_dir;
+use crate::support::{cache_dir, provenance};
 
 /// A release before policy: where it came from and what it deploys.
 struct Candidate {
@@ -162,7 +163,47 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         if approved_now && only_approvals && !args.dry_run {
             recorded = record_approval(&mut repo, lane, &id, &approvals)?;
         }
-        return Ok(refused(lane, &id, &decision.refusals, recorded, out));
+        // A recorded approval waits for the next approver; any other refusal is a failure.
+        let notifications = if args.dry_run {
+            Vec::new()
+        } else {
+            let (kind, reason) = if recorded {
+                let n = approvals.len();
+                (
+                    EventKind::Approval,
+                    format!("{n} of {} approval(s) so far", lane.approvals),
+                )
+            } else {
+                let why: Vec<&str> = decision
+                    .refusals
+                    .iter()
+                    .map(|r| r.message.as_str())
+                    .collect();
+                (EventKind::Failure, format!("refused: {}", why.join("; ")))
+            };
+            notify(
+                &eff,
+                &NotifyFacts {
+                    kind,
+                    lane: &lane.name,
+                    release_id: &id,
+                    version: None,
+                    source_commit: &candidate.source_commit,
+                    services: &candidate.images,
+                    gitops_commit: None,
+                    actor: &actor_name,
+                    reason: Some(reason),
+                },
+            )
+        };
+        return Ok(refused(
+            lane,
+            &id,
+            &decision.refusals,
+            recorded,
+            &notifications,
+            out,
+        ));
     }
 
     let release = match same {
@@ -205,7 +246,7 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         let change = lane_change(&repo, &lane.gitops.path, &files, s.as_ref())
             .map_err(|e| gitops_error("cannot read the lane's files", &e))?;
         let summary = summarize(&repo, &change)?;
-        print_result(out, lane, &release, None, Some(&summary), true);
+        print_result(out, lane, &release, None, Some(&summary), true, &[]);
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -224,20 +265,53 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
     for a in &release.approvals {
         message = message.with_trailer("Approved-By", &a.by);
     }
-    let outcome = repo
-        .apply(
-            &|view| -> Result<shiplane_gitops::ChangeSet, shiplane_gitops::GitopsError> {
-                let s = new_state(view)?;
-                lane_change(view, &lane.gitops.path, &files, s.as_ref())
-            },
-            &message,
-        )
-        .map_err(|e| gitops_error(&format!("promoting lane `{}` failed", lane.name), &e))?;
+    let facts = |kind, gitops_commit, reason| NotifyFacts {
+        kind,
+        lane: &lane.name,
+        release_id: &release.id,
+        version: release.version.as_deref(),
+        source_commit: &release.source_commit,
+        services: &release.services,
+        gitops_commit,
+        actor: &actor_name,
+        reason,
+    };
+    let outcome = repo.apply(
+        &|view| -> Result<shiplane_gitops::ChangeSet, shiplane_gitops::GitopsError> {
+            let s = new_state(view)?;
+            lane_change(view, &lane.gitops.path, &files, s.as_ref())
+        },
+        &message,
+    );
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            let err = gitops_error(&format!("promoting lane `{}` failed", lane.name), &e);
+            notify(
+                &eff,
+                &facts(EventKind::Failure, None, Some(err.message.clone())),
+            );
+            return Err(err);
+        }
+    };
     let commit = match outcome {
         Outcome::Committed { commit, .. } => Some(commit),
         Outcome::NoChange => None,
     };
-    print_result(out, lane, &release, commit.as_deref(), None, false);
+    // Only once the commit has landed, and only when something changed.
+    let notifications = match &commit {
+        Some(c) => notify(&eff, &facts(EventKind::Promotion, Some(c.as_str()), None)),
+        None => Vec::new(),
+    };
+    print_result(
+        out,
+        lane,
+        &release,
+        commit.as_deref(),
+        None,
+        false,
+        &notifications,
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -248,6 +322,7 @@ fn print_result(
     commit: Option<&str>,
     summary: Option<&[(String, &'static str)]>,
     dry_run: bool,
+    notifications: &[Delivery],
 ) {
     if out.json {
         let release_json: serde_json::Value =
@@ -259,6 +334,7 @@ fn print_result(
             "committed": commit.is_some(),
             "gitops_commit": commit,
             "changes": summary.map(|s| s.iter().map(|(p, k)| serde_json::json!({"path": p, "change": k})).collect::<Vec<_>>()),
+            "notifications": notifications,
         }));
         return;
     }
@@ -303,6 +379,7 @@ fn refused(
     id: &str,
     refusals: &[Refusal],
     recorded: bool,
+    notifications: &[Delivery],
     out: &Output,
 ) -> ExitCode {
     if out.json {
@@ -312,6 +389,7 @@ fn refused(
             "release": id,
             "approval_recorded": recorded,
             "refusals": refusals.iter().map(|r| serde_json::json!({"rule": r.rule, "message": r.message, "help": r.help})).collect::<Vec<_>>(),
+            "notifications": notifications,
         }));
     } else {
         eprintln!("refused: release {id} may not enter lane `{}`:", lane.name);
@@ -323,6 +401,60 @@ fn refused(
         }
     }
     ExitCode::from(EXIT_POLICY)
+}
+
+/// What a notification is about.
+pub(super) struct NotifyFacts<'a> {
+    pub kind: EventKind,
+    pub lane: &'a str,
+    pub release_id: &'a str,
+    pub version: Option<&'a str>,
+    pub source_commit: &'a str,
+    pub services: &'a BTreeMap<String, ReleaseImage>,
+    pub gitops_commit: Option<&'a str>,
+    pub actor: &'a str,
+    pub reason: Option<String>,
+}
+
+/// Tells the intent's `notify` targets that want `facts.kind` (call it only after the `GitOps`
+/// commit landed). Bounded in time (`shiplane_notify::MAX_DEADLINE`) and never failing the
+/// command: what did not get through is a warning on stderr and a `notifications` entry.
+pub(super) fn notify(eff: &EffectiveIntent, facts: &NotifyFacts<'_>) -> Vec<Delivery> {
+    if eff.notify.is_empty() {
+        return Vec::new();
+    }
+    let event = Event {
+        kind: facts.kind,
+        project: eff.project.clone(),
+        lane: facts.lane.to_owned(),
+        release_id: facts.release_id.to_owned(),
+        version: facts.version.map(str::to_owned),
+        source_commit: facts.source_commit.to_owned(),
+        gitops_commit: facts.gitops_commit.map(str::to_owned),
+        services: facts
+            .services
+            .iter()
+            .map(|(name, i)| ServiceImage {
+                name: name.clone(),
+                digest: i.digest.clone(),
+            })
+            .collect(),
+        actor: facts.actor.to_owned(),
+        links: provenance()
+            .filter(|p| p.starts_with("https://") || p.starts_with("http://"))
+            .map(|url| Link {
+                label: "CI run".to_owned(),
+                url,
+            })
+            .into_iter()
+            .collect(),
+        reason: facts.reason.clone(),
+    };
+    let deliveries = shiplane_notify::send_from_env(&eff.notify, &event);
+    for w in deliveries.iter().filter_map(Delivery::warning) {
+        eprintln!("warning: {w}");
+    }
+    deliveries
 }
 
 /// Records approvals for a release not yet promotable in the lane's `state.json`, so the next

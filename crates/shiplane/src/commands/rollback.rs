@@ -91,6 +91,24 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
         Outcome::Committed { commit, .. } => Some(commit),
         Outcome::NoChange => None,
     };
+    // Only once the rollback commit has landed; never failing the rollback.
+    let notifications = match &commit {
+        Some(c) => super::promote::notify(
+            &eff,
+            &super::promote::NotifyFacts {
+                kind: shiplane_notify::EventKind::Rollback,
+                lane: &lane.name,
+                release_id: &release.id,
+                version: release.version.as_deref(),
+                source_commit: &release.source_commit,
+                services: &release.services,
+                gitops_commit: Some(c.as_str()),
+                actor: &who,
+                reason: Some(reason.clone()),
+            },
+        ),
+        None => Vec::new(),
+    };
     if out.json {
         out.print_json(&serde_json::json!({
             "lane": lane.name,
@@ -99,6 +117,7 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
             "held": true,
             "committed": commit.is_some(),
             "gitops_commit": commit,
+            "notifications": notifications,
         }));
     } else {
         println!(
