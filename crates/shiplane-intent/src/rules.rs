@@ -199,7 +199,7 @@ impl<'a> Ctx<'a> {
         let eff: &'a EffectiveIntent = self.eff;
         let services = &intent.services;
         if let Some(run) = intent.defaults.as_ref().and_then(|d| d.run.as_ref()) {
-            self.run(&["defaults", "run"], &run);
+            self.run(&["defaults", "run"], run);
         }
         for (name, svc) in services {
             self.name("service name", name, |l| l.key(&["services", name]), false);

@@ -515,7 +515,7 @@ impl<'s> Walker<'s> {
 
     fn fail(&mut self, path: &[Cow<'_, str>], out: &mut Vec<Diagnostic>, d: Diagnostic) {
         self.pruned
-            .insert(path.iter().map(|c| c.to_string()).collect());
+            .insert(path.iter().map(std::string::ToString::to_string).collect());
         out.push(d);
     }
 }

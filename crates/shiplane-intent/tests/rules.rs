@@ -51,7 +51,12 @@ fn errors(src: &str) -> Vec<(&'static str, u32)> {
 /// Asserts the errors of `src` are exactly `expected` (code, line), in order.
 fn check(src: &str, expected: &[(&str, u32)]) {
     let loaded = load_str(src);
-    assert_eq!(errors(src), expected, "diagnostics: {:#?}\nsource:\n{src}", loaded.diagnostics);
+    assert_eq!(
+        errors(src),
+        expected,
+        "diagnostics: {:#?}\nsource:\n{src}",
+        loaded.diagnostics
+    );
     assert_eq!(loaded.is_valid(), expected.is_empty());
 }
 
@@ -438,7 +443,12 @@ fn rule_table() {
     ];
     for (name, svc, lane, top, expected) in cases {
         let src = build(svc, lane, top);
-        assert_eq!(&errors(&src), expected, "case `{name}`: {:#?}\nsource:\n{src}", load_str(&src).diagnostics);
+        assert_eq!(
+            &errors(&src),
+            expected,
+            "case `{name}`: {:#?}\nsource:\n{src}",
+            load_str(&src).diagnostics
+        );
     }
 }
 

@@ -129,7 +129,6 @@ impl TestRegistry {
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
-
 }
 
 impl Drop for TestRegistry {
@@ -148,4 +147,3 @@ pub fn http_status(port: u16, path: &str) -> Option<u16> {
     stream.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
-

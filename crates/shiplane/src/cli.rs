@@ -296,7 +296,7 @@ pub enum PlanFormat {
     GithubMatrix,
     /// A Buildkite pipeline for `buildkite-agent pipeline upload`.
     Buildkite,
-    /// A Tekton PipelineRun.
+    /// A Tekton `PipelineRun`.
     Tekton,
 }
 

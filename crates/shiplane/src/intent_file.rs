@@ -113,36 +113,33 @@ pub fn load_valid(
 ) -> Result<(IntentFile, shiplane_intent::EffectiveIntent), CliError> {
     let file = read(explicit)?;
     let loaded = shiplane_intent::load_str(&file.text);
-    match loaded.valid_effective() {
-        Some(eff) => {
-            let eff = eff.clone();
-            Ok((file, eff))
+    if let Some(eff) = loaded.valid_effective() {
+        let eff = eff.clone();
+        Ok((file, eff))
+    } else {
+        if !out.json {
+            eprint!(
+                "{}",
+                shiplane_intent::diagnostic::render_human(
+                    &loaded.diagnostics,
+                    &file.display,
+                    &file.text,
+                    out.color_stderr()
+                )
+            );
         }
-        None => {
-            if !out.json {
-                eprint!(
-                    "{}",
-                    shiplane_intent::diagnostic::render_human(
-                        &loaded.diagnostics,
-                        &file.display,
-                        &file.text,
-                        out.color_stderr()
-                    )
-                );
-            }
-            let (errors, _) = shiplane_intent::diagnostic::counts(&loaded.diagnostics);
-            Err(CliError::new(
-                EXIT_INVALID,
-                format!(
-                    "{} is invalid ({errors} error{})",
-                    file.display,
-                    if errors == 1 { "" } else { "s" }
-                ),
-            )
-            .help(format!(
-                "run `shiplane check --intent {}` and fix what it reports",
-                file.display
-            )))
-        }
+        let (errors, _) = shiplane_intent::diagnostic::counts(&loaded.diagnostics);
+        Err(CliError::new(
+            EXIT_INVALID,
+            format!(
+                "{} is invalid ({errors} error{})",
+                file.display,
+                if errors == 1 { "" } else { "s" }
+            ),
+        )
+        .help(format!(
+            "run `shiplane check --intent {}` and fix what it reports",
+            file.display
+        )))
     }
 }

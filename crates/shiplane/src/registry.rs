@@ -32,6 +32,10 @@ pub fn open(reference: &str) -> Result<OpenedLocation, CliError> {
 
 /// A registry error as a CLI error: bad references are usage errors, the rest failures, each
 /// with what to do next.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "shaped for `map_err(registry_error)`"
+)]
 pub fn registry_error(e: RegistryError) -> CliError {
     let help = match &e {
         RegistryError::Unauthorized { .. } => Some(

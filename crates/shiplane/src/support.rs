@@ -19,7 +19,7 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// The CI run that is building, when the environment says: GitHub Actions, Buildkite, or a
-/// Tekton PipelineRun (`TEKTON_PIPELINE_RUN`, set by the pipelines `plan --format tekton`
+/// Tekton `PipelineRun` (`TEKTON_PIPELINE_RUN`, set by the pipelines `plan --format tekton`
 /// emits), or `SHIPLANE_PROVENANCE` given explicitly.
 pub fn provenance() -> Option<String> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());

@@ -20,7 +20,9 @@ use shiplane_registry::{
     ClientOptions, ConnectOptions, Credentials, Digest, OciLayout, Reference, Registry,
     RegistryClient, RegistryError, RepoRef, RetryPolicy, copy_image, push_image, registry_from_ref,
 };
-use support::{RegistryConfig, TestRegistry, TestRegistryClients as _, fast_retry, have, packed, skopeo};
+use support::{
+    RegistryConfig, TestRegistry, TestRegistryClients as _, fast_retry, have, packed, skopeo,
+};
 
 fn tag(t: &str) -> Reference {
     Reference::Tag(t.to_owned())

@@ -1,6 +1,6 @@
 //! `shiplane image pack DIR --to REF`: a single-layer OCI image of a directory, deterministic
 //! (same directory, same digest), pushed to a registry or written to an `oci-layout:DIR`. For
-//! static binaries and sites, tests and the quickstart; real builds use BuildKit or Kaniko.
+//! static binaries and sites, tests and the quickstart; real builds use `BuildKit` or Kaniko.
 
 use std::process::ExitCode;
 
@@ -33,7 +33,7 @@ pub fn pack(args: &ImagePackArgs, out: &Output) -> Result<ExitCode, CliError> {
         entrypoint: (!args.entrypoint.is_empty()).then(|| args.entrypoint.clone()),
         workdir: args.workdir.clone(),
         env,
-        labels: Default::default(),
+        labels: std::collections::BTreeMap::default(),
     };
     let packed = pack_dir(&args.dir, &options).map_err(registry::registry_error)?;
     let opened = registry::open(&args.to)?;

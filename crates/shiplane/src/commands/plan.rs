@@ -312,6 +312,10 @@ fn open(root: &Path) -> Result<Repo, CliError> {
     })
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "shaped for `map_err(git_error)`"
+)]
 fn git_error(e: GitError) -> CliError {
     let shallow = matches!(e, GitError::Shallow { .. });
     let status = if matches!(e, GitError::RevisionNotFound { .. }) {
@@ -431,8 +435,8 @@ fn print_table(plan: &Plan, head: &Commit, base: Option<&Commit>, out: &Output) 
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(7).max(7);
     println!();
     println!(
-        "  {:<6} {:<width$}  {:<12}  {}",
-        "ACTION", "SERVICE", "FINGERPRINT", "WHY"
+        "  {:<6} {:<width$}  {:<12}  WHY",
+        "ACTION", "SERVICE", "FINGERPRINT"
     );
     for (action, service, fp, why) in &rows {
         let styled = match *action {

@@ -29,7 +29,16 @@ pub fn alias_bomb() -> String {
     let mut s = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {
         let refs = vec![format!("*a{}", i - 1); 9].join(",");
-        s += &format!("a{i}: &a{i} [{refs}]\n");
+        s += &[
+            "a",
+            &i.to_string(),
+            ": &a",
+            &i.to_string(),
+            " [",
+            &refs,
+            "]\n",
+        ]
+        .concat();
     }
     s
 }
