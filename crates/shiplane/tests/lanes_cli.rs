@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
-use shiplane_notify::testing::Receiver;
+use shiplane_notify::testing::{Receiver, Reply};
 use shiplane_testkit::GitRepo;
 use shiplane_testkit::registry::{RegistryConfig, TestRegistry, have};
 
@@ -115,7 +115,8 @@ impl World {
             .env_remove("GITHUB_ACTOR")
             .env_remove("SHIPLANE_TEST_FEISHU_WEBHOOK")
             .env_remove("SHIPLANE_TEST_FEISHU_SECRET")
-            .env_remove("SHIPLANE_NOTIFY_ALLOW_PRIVATE");
+            .env_remove("SHIPLANE_NOTIFY_ALLOW_PRIVATE")
+            .env_remove("SHIPLANE_NOTIFY_TIMEOUT_MS");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -428,7 +429,27 @@ fn promote_through_lanes_roll_back_and_hold() {
     );
     assert!(!missing.contains("shiplane publish web"), "{missing}");
     let api2 = w.publish("api", "api v2");
-    let dev2 = w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    // A receiver that never answers costs the promotion at most the notification deadline.
+    let silent = Receiver::start(vec![Reply::Hang; 8]).unwrap();
+    let silent_url = silent.url("/hook");
+    let started = Instant::now();
+    let dev2 = w.ok_with(
+        &["promote", "dev", "--commit", "HEAD"],
+        &[
+            ("SHIPLANE_TEST_FEISHU_WEBHOOK", silent_url.as_str()),
+            ("SHIPLANE_TEST_FEISHU_SECRET", "feishu-s3cret"),
+            ("SHIPLANE_NOTIFY_ALLOW_PRIVATE", "1"),
+            ("SHIPLANE_NOTIFY_TIMEOUT_MS", "1000"),
+        ],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(dev2["committed"], true);
+    assert_eq!(dev2["notifications"][0]["outcome"], "failed");
+    assert!(!silent.received().is_empty());
     let release2 = dev2["release"]["id"].as_str().unwrap().to_owned();
     let d = w.digests("dev");
     assert_eq!(d[0].1, api2);
