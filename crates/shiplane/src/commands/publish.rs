@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use shiplane_artifacts::{ArtifactRecord, ServiceIndex, index_path};
 use shiplane_git::Repo;
-use shiplane_gitops::{ChangeSet, CommitMessage, GitopsRepo, Outcome};
+use shiplane_gitops::{ChangeSet, CommitMessage, GitopsRepo, Outcome, RetryPolicy};
 use shiplane_plan::{CompiledSpec, fingerprints};
 use shiplane_registry::{Digest, Registry, RegistryError};
 
@@ -121,8 +121,16 @@ pub fn run(args: &PublishArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
     let fp_hex = fingerprint.to_hex();
     let service = args.service.clone();
     let path = index_path(&service);
-    let mut gitops = GitopsRepo::open(&index_location.repo, &index_location.branch, &cache_dir().join("gitops"))
+    let gitops = GitopsRepo::open(&index_location.repo, &index_location.branch, &cache_dir().join("gitops"))
         .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()).help("check that the GitOps repository is reachable and the credentials (SHIPLANE_GIT_TOKEN) are set"))?;
+    // Publishes from a CI matrix arrive together and all write to one branch: each lost race
+    // costs one attempt, so allow as many attempts as a wide matrix needs.
+    let mut gitops = gitops.with_retry_policy(RetryPolicy {
+        max_attempts: 30,
+        base_delay: Duration::from_millis(50),
+        max_delay: Duration::from_secs(2),
+        total_timeout: Duration::from_secs(180),
+    });
     let message = CommitMessage::new(format!(
         "Record {service} {} for fingerprint {}",
         short_digest(&record.digest),
