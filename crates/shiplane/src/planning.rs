@@ -62,3 +62,45 @@ fn build_image(eff: &EffectiveIntent, image: &str) -> String {
         None => image.to_owned(),
     }
 }
+
+/// The source repository holding the intent file.
+pub fn source_repo(
+    file: &crate::intent_file::IntentFile,
+) -> Result<shiplane_git::Repo, crate::output::CliError> {
+    let dir = file.path.parent().map_or_else(
+        || std::path::Path::new(".").to_path_buf(),
+        std::path::Path::to_path_buf,
+    );
+    let root = crate::intent_file::repo_root(&std::fs::canonicalize(&dir).unwrap_or(dir));
+    shiplane_git::Repo::discover(&root)
+        .map_err(|e| crate::output::CliError::new(crate::output::EXIT_FAILURE, e.to_string()))
+}
+
+/// Every service's fingerprint at `rev`, computed exactly as `plan` does, with the commit id.
+pub fn fingerprints_at(
+    repo: &shiplane_git::Repo,
+    rev: &str,
+    eff: &EffectiveIntent,
+) -> Result<
+    (
+        shiplane_plan::Oid,
+        std::collections::BTreeMap<String, shiplane_plan::Fingerprint>,
+    ),
+    crate::output::CliError,
+> {
+    use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID};
+    let commit = repo
+        .resolve(rev)
+        .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+    let listing = repo
+        .tree_listing(commit)
+        .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))?;
+    let spec = plan_spec(eff);
+    let compiled = shiplane_plan::CompiledSpec::new(&spec)
+        .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+    let fps = shiplane_plan::fingerprints(&compiled, &listing)
+        .into_iter()
+        .map(|(s, f)| (s.clone(), f))
+        .collect();
+    Ok((commit, fps))
+}

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use sha2::{Digest as _, Sha256};
 use shiplane_artifacts::{ServiceIndex, index_path};
-use shiplane_git::Repo;
 use shiplane_gitops::{CommitMessage, GitopsRepo, Outcome};
 use shiplane_intent::{EffectiveIntent, EffectiveLane};
 use shiplane_lane::{
@@ -17,16 +16,16 @@ use shiplane_lane::{
     evaluate, release_id, state_path,
 };
 use shiplane_notify::{Delivery, Event, EventKind, Link, ServiceImage};
-use shiplane_plan::{CompiledSpec, Oid, fingerprints, render_tag};
+use shiplane_plan::{Oid, render_tag};
 
 use super::lanes::{
     actor, desired_files, gitops_error, history, lane, lane_change, now, now_text, open,
     read_release, read_state, release_at, summarize,
 };
 use crate::cli::PromoteArgs;
-use crate::intent_file::{self, IntentFile, repo_root};
+use crate::intent_file::{self, IntentFile};
 use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, EXIT_POLICY, Output};
-use crate::planning::plan_spec;
+use crate::planning::source_repo;
 use crate::support::{cache_dir, provenance};
 
 /// A release before policy: where it came from and what it deploys.
@@ -498,15 +497,6 @@ fn intent_hash(eff: &EffectiveIntent) -> String {
     hex::encode(Sha256::digest(shiplane_lane::canonical_json(&value)))
 }
 
-fn source_repo(file: &IntentFile) -> Result<Repo, CliError> {
-    let dir = file
-        .path
-        .parent()
-        .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf);
-    let root = repo_root(&std::fs::canonicalize(&dir).unwrap_or(dir));
-    Repo::discover(&root).map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))
-}
-
 /// Whether `commit` is on `branch` (the local branch, else `origin/<branch>`).
 fn on_branch(file: &IntentFile, commit: &str, branch: &str) -> Result<bool, String> {
     let repo = source_repo(file).map_err(|e| e.message)?;
@@ -618,19 +608,7 @@ fn from_commit(
     rev: &str,
 ) -> Result<Candidate, CliError> {
     let repo = source_repo(file)?;
-    let commit = repo
-        .resolve(rev)
-        .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
-    let listing = repo
-        .tree_listing(commit)
-        .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))?;
-    let spec = plan_spec(eff);
-    let compiled =
-        CompiledSpec::new(&spec).map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
-    let fps: BTreeMap<String, shiplane_plan::Fingerprint> = fingerprints(&compiled, &listing)
-        .into_iter()
-        .map(|(s, f)| (s.clone(), f))
-        .collect();
+    let (commit, fps) = crate::planning::fingerprints_at(&repo, rev, eff)?;
     let location = eff.artifact_index.clone().ok_or_else(|| {
         CliError::new(
             EXIT_INVALID,

@@ -8,15 +8,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use shiplane_artifacts::{ArtifactRecord, ServiceIndex, index_path};
-use shiplane_git::Repo;
 use shiplane_gitops::{ChangeSet, CommitMessage, GitopsRepo, Outcome, RetryPolicy};
-use shiplane_plan::{CompiledSpec, fingerprints};
 use shiplane_registry::{Digest, Registry, RegistryError};
 
 use crate::cli::PublishArgs;
-use crate::intent_file::{self, repo_root};
+use crate::intent_file;
 use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
-use crate::planning::plan_spec;
+use crate::planning::{fingerprints_at, source_repo};
 use crate::registry;
 use crate::support::{cache_dir, provenance, rfc3339_now};
 
@@ -43,32 +41,15 @@ pub fn run(args: &PublishArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
     })?;
 
     // 1. The fingerprint of the service at the commit, exactly as `plan` computes it.
-    let intent_dir = file
-        .path
-        .parent()
-        .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf);
-    let root = repo_root(&std::fs::canonicalize(&intent_dir).unwrap_or(intent_dir));
-    let repo = Repo::discover(&root).map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))?;
+    let repo = source_repo(&file)?;
     let rev = args.commit.as_deref().unwrap_or("HEAD");
-    let commit = repo
-        .resolve(rev)
-        .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
-    let listing = repo
-        .tree_listing(commit)
-        .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))?;
-    let spec = plan_spec(&eff);
-    let compiled =
-        CompiledSpec::new(&spec).map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
-    let fingerprint = fingerprints(&compiled, &listing)
-        .into_iter()
-        .find(|(s, _)| *s == args.service)
-        .map(|(_, f)| f)
-        .ok_or_else(|| {
-            CliError::new(
-                EXIT_FAILURE,
-                format!("no fingerprint computed for `{}`", args.service),
-            )
-        })?;
+    let (commit, fps) = fingerprints_at(&repo, rev, &eff)?;
+    let fingerprint = *fps.get(&args.service).ok_or_else(|| {
+        CliError::new(
+            EXIT_FAILURE,
+            format!("no fingerprint computed for `{}`", args.service),
+        )
+    })?;
 
     // 2. Wait for the image, resolve its digest and verify it by a HEAD on the digest.
     let opened = registry::open(&args.image)?;
@@ -129,7 +110,7 @@ pub fn run(args: &PublishArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         max_attempts: 30,
         base_delay: Duration::from_millis(50),
         max_delay: Duration::from_secs(2),
-        total_timeout: Duration::from_secs(180),
+        total_timeout: Duration::from_mins(3),
     });
     let message = CommitMessage::new(format!(
         "Record {service} {} for fingerprint {}",
