@@ -13,6 +13,7 @@
 
 mod canonical;
 pub mod freeze;
+pub mod instance;
 pub mod policy;
 mod release;
 pub mod version;

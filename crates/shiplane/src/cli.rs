@@ -113,6 +113,9 @@ pub enum Command {
         after_help = "Examples:\n  shiplane quickstart                      in ./shiplane-quickstart\n  shiplane quickstart /tmp/try-shiplane --json\n  shiplane quickstart --registry 127.0.0.1:5000/quickstart   push images to a registry\n\nNeeds only this binary and git. It writes a small monorepo (source/), a bare GitOps\nrepository (gitops.git) and an OCI image layout (registry/) inside DIR, then runs the\ncommands a user would type, one line of summary each. Run again on the same DIR, it starts\nover in a fresh DIR/run-N and leaves earlier runs as they were; nothing outside DIR is touched."
     )]
     Quickstart(QuickstartArgs),
+    /// Ephemeral environments: instances of template lanes (`env up`, `down`, `gc`, `list`)
+    #[command(subcommand)]
+    Env(EnvCommand),
 }
 
 #[derive(Debug, Args)]
@@ -313,4 +316,47 @@ pub struct PublishArgs {
     /// How long to wait for the registry to serve the image (`30s`, `10m`)
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub wait: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// Create (or update) an instance of a template lane from the images published for a commit
+    #[command(
+        after_help = "Examples:\n  shiplane env up pr-123 --template preview --commit HEAD\n\nWrites the instance under the template's GitOps path with `{name}` replaced (release.json\nwith `expires_at` = now + the template's ttl, catalog.json, manifests/), and the template's\nAppProject and ApplicationSet, in one commit. The same inputs again make no commit."
+    )]
+    Up(EnvUpArgs),
+    /// Delete an instance (one GitOps commit; none when it does not exist)
+    Down(EnvDownArgs),
+    /// Delete every instance whose `expires_at` has passed (one GitOps commit)
+    Gc(EnvGcArgs),
+    /// The instances of every template lane, with their expiry
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvUpArgs {
+    /// Instance name (a DNS-1123 label, e.g. `pr-123`)
+    pub name: String,
+    /// The template lane (`template: true`)
+    #[arg(long, value_name = "LANE")]
+    pub template: String,
+    /// Deploy the images published for this source commit
+    #[arg(long, value_name = "REV")]
+    pub commit: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvDownArgs {
+    /// Instance name
+    pub name: String,
+    /// The template lane [default: the template that has an instance of that name]
+    #[arg(long, value_name = "LANE")]
+    pub template: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvGcArgs {
+    /// Treat this time (RFC 3339) as now [default: the clock]
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
 }

@@ -2,6 +2,7 @@
 //! an exit status, or a [`CliError`] saying what went wrong and what to do.
 
 mod check;
+mod env;
 mod hold;
 mod image;
 mod init;
@@ -15,7 +16,7 @@ mod schema;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ImageCommand};
+use crate::cli::{Cli, Command, EnvCommand, ImageCommand};
 use crate::output::{CliError, Output};
 
 /// Runs the parsed command line.
@@ -39,5 +40,9 @@ pub fn run(cli: Cli, out: &Output) -> Result<ExitCode, CliError> {
         Command::Diff(args) => lanes::run_diff(&args, intent, out),
         Command::Render(args) => lanes::run_render(&args, intent, out),
         Command::Quickstart(args) => quickstart::run(&args, out),
+        Command::Env(EnvCommand::Up(args)) => env::up(&args, intent, out),
+        Command::Env(EnvCommand::Down(args)) => env::down(&args, intent, out),
+        Command::Env(EnvCommand::Gc(args)) => env::gc(&args, intent, out),
+        Command::Env(EnvCommand::List) => env::list(intent, out),
     }
 }

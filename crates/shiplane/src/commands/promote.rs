@@ -680,3 +680,16 @@ fn from_commit(
         promoted_from: "commit".to_owned(),
     })
 }
+
+/// The images published for the fingerprints at `rev` of the services `lane` deploys: (the
+/// source commit, service → image). Fails like `promote --commit` when one is missing. Used by
+/// `shiplane env up`.
+pub(super) fn images_at_commit(
+    file: &IntentFile,
+    eff: &EffectiveIntent,
+    lane: &EffectiveLane,
+    rev: &str,
+) -> Result<(String, BTreeMap<String, ReleaseImage>), CliError> {
+    let c = from_commit(file, eff, lane, rev)?;
+    Ok((c.source_commit, c.images))
+}
