@@ -186,29 +186,25 @@ pub(super) fn read_at(repo: &GitopsRepo, commit: &str, path: &str) -> Result<Vec
     git_mirror(repo, &["cat-file", "blob", &format!("{commit}:{path}")])
 }
 
-/// Every file under `dir` at `commit`.
+/// Every file under `dir` at `commit`, read in process from the mirror's object database (one
+/// tree walk and one blob read per file, no process per file: a 500-service lane has thousands).
 pub(super) fn files_at(
     repo: &GitopsRepo,
     commit: &str,
     dir: &str,
 ) -> Result<BTreeMap<String, Vec<u8>>, CliError> {
-    let listing = git_mirror(
-        repo,
-        &[
-            "ls-tree",
-            "-r",
-            "-z",
-            "--name-only",
-            commit,
-            "--",
-            &format!("{dir}/"),
-        ],
-    )?;
+    let fail = |e: shiplane_git::GitError| {
+        CliError::new(EXIT_FAILURE, format!("cannot read the GitOps mirror: {e}"))
+    };
+    let mirror = shiplane_git::Repo::discover(repo.mirror_path()).map_err(fail)?;
+    let id = mirror.resolve(commit).map_err(fail)?;
+    let listing = mirror.tree_listing(id).map_err(fail)?;
+    let prefix = format!("{}/", dir.trim_end_matches('/'));
     let mut out = BTreeMap::new();
-    for name in listing.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        let path = String::from_utf8_lossy(name).into_owned();
-        let bytes = read_at(repo, commit, &path)?;
-        out.insert(path, bytes);
+    for i in listing.prefix_range(&prefix) {
+        let entry = listing.get(i);
+        let bytes = mirror.read_blob(entry.oid).map_err(fail)?;
+        out.insert(entry.path.to_owned(), bytes);
     }
     Ok(out)
 }
