@@ -3,23 +3,15 @@
 //! `docker-registry` (images pushed by `shiplane image pack`, recorded by `shiplane publish`)
 //! and a bare GitOps repository over `file://`.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command as StdCommand, Output};
 
 use assert_cmd::Command;
+use common::world::World;
 use serde_json::Value;
-use shiplane_testkit::GitRepo;
-use shiplane_testkit::registry::{RegistryConfig, TestRegistry};
 
 const SERVICES: [&str; 2] = ["api", "web"];
-
-struct World {
-    source: GitRepo,
-    _tmp: tempfile::TempDir,
-    gitops_path: PathBuf,
-    cache: tempfile::TempDir,
-    registry: TestRegistry,
-}
 
 fn intent(host: &str, gitops_url: &str) -> String {
     format!(
@@ -50,43 +42,13 @@ lanes:
 }
 
 fn world() -> Option<World> {
-    let Some(registry) = TestRegistry::start(&RegistryConfig::default()) else {
-        eprintln!("SKIPPED: docker-registry is not installed (scripts/install-test-deps.sh)");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the registry tests"
-        );
-        return None;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let gitops_path = tmp.path().join("gitops.git");
-    let ok = StdCommand::new("git")
-        .args(["init", "-q", "--bare", "-b", "main"])
-        .arg(&gitops_path)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let source = GitRepo::new();
-    source.write_all(&[
-        (
-            "shiplane.yaml",
-            &intent(
-                &registry.host(),
-                &format!("file://{}", gitops_path.display()),
-            ),
-        ),
-        ("services/api/main.py", "print('api v1')\n"),
-        ("apps/web/index.html", "<h1>web</h1>\n"),
-    ]);
-    source.commit("initial");
-    source.git(&["branch", "-M", "main"]);
-    Some(World {
-        source,
-        _tmp: tmp,
-        gitops_path,
-        cache: tempfile::tempdir().unwrap(),
-        registry,
-    })
+    World::start(
+        |host, gitops| intent(host, &format!("file://{}", gitops.display())),
+        &[
+            ("services/api/main.py", "print('api v1')\n"),
+            ("apps/web/index.html", "<h1>web</h1>\n"),
+        ],
+    )
 }
 
 impl World {

@@ -3,26 +3,20 @@
 //! against a real `docker-registry` (images pushed by `shiplane image pack`, recorded by
 //! `shiplane publish`) and a bare GitOps repository over `file://` (and one over `git daemon`).
 
+mod common;
+
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command as StdCommand, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use common::world::World;
 use serde_json::Value;
 use shiplane_notify::testing::{Receiver, Reply};
-use shiplane_testkit::GitRepo;
-use shiplane_testkit::registry::{RegistryConfig, TestRegistry, have};
+use shiplane_testkit::registry::have;
 
 const SERVICES: [&str; 3] = ["api", "web", "worker"];
-
-struct World {
-    source: GitRepo,
-    _tmp: tempfile::TempDir,
-    gitops_path: PathBuf,
-    cache: tempfile::TempDir,
-    registry: TestRegistry,
-}
 
 fn intent(host: &str, gitops_url: &str) -> String {
     format!(
@@ -62,43 +56,14 @@ notify:
 }
 
 fn world_with(gitops_url: impl Fn(&Path) -> String) -> Option<World> {
-    let Some(registry) = TestRegistry::start(&RegistryConfig::default()) else {
-        eprintln!("SKIPPED: docker-registry is not installed (scripts/install-test-deps.sh)");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the registry tests"
-        );
-        return None;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let srv = tmp.path().join("srv");
-    std::fs::create_dir_all(&srv).unwrap();
-    let gitops_path = srv.join("gitops.git");
-    let ok = StdCommand::new("git")
-        .args(["init", "-q", "--bare", "-b", "main"])
-        .arg(&gitops_path)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let source = GitRepo::new();
-    source.write_all(&[
-        (
-            "shiplane.yaml",
-            &intent(&registry.host(), &gitops_url(&gitops_path)),
-        ),
-        ("services/api/main.py", "print('api v1')\n"),
-        ("apps/web/index.html", "<h1>web</h1>\n"),
-        ("services/worker/main.py", "print('worker')\n"),
-    ]);
-    source.commit("initial");
-    source.git(&["branch", "-M", "main"]);
-    Some(World {
-        source,
-        _tmp: tmp,
-        gitops_path,
-        cache: tempfile::tempdir().unwrap(),
-        registry,
-    })
+    World::start(
+        |host, gitops| intent(host, &gitops_url(gitops)),
+        &[
+            ("services/api/main.py", "print('api v1')\n"),
+            ("apps/web/index.html", "<h1>web</h1>\n"),
+            ("services/worker/main.py", "print('worker')\n"),
+        ],
+    )
 }
 
 impl World {

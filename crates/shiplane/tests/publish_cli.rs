@@ -9,49 +9,25 @@ use std::process::{Command as StdCommand, Stdio};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use shiplane_testkit::GitRepo;
-use shiplane_testkit::registry::{RegistryConfig, TestRegistry, have};
-
-struct World {
-    source: GitRepo,
-    _gitops: tempfile::TempDir,
-    gitops_path: std::path::PathBuf,
-    cache: tempfile::TempDir,
-    registry: TestRegistry,
-}
+use common::world::World;
+use shiplane_testkit::registry::have;
 
 fn world() -> Option<World> {
-    let registry = TestRegistry::start(&RegistryConfig::default())?;
     if !have("skopeo") {
         return None;
     }
-    let gitops = tempfile::tempdir().unwrap();
-    let gitops_path = gitops.path().join("gitops.git");
-    let ok = StdCommand::new("git")
-        .args(["init", "-q", "--bare", "-b", "main"])
-        .arg(&gitops_path)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let intent = format!(
-        "version: 1\nproject: shop\ndefaults:\n  registry: {host}/shop\n  gitops: {{ repo: \"file://{gitops}\", branch: main }}\nservices:\n  api:\n    paths: [\"services/api/**\"]\n    build: {{ context: services/api }}\n  web:\n    paths: [\"apps/web/**\"]\n    build: {{ context: apps/web }}\nlanes:\n  dev: {{}}\n",
-        host = registry.host(),
-        gitops = gitops_path.display()
-    );
-    let source = GitRepo::new();
-    source.write_all(&[
-        ("shiplane.yaml", intent.as_str()),
-        ("services/api/main.py", "print('api')\n"),
-        ("apps/web/index.html", "<h1>web</h1>\n"),
-    ]);
-    source.commit("initial");
-    Some(World {
-        source,
-        _gitops: gitops,
-        gitops_path,
-        cache: tempfile::tempdir().unwrap(),
-        registry,
-    })
+    World::start(
+        |host, gitops| {
+            format!(
+                "version: 1\nproject: shop\ndefaults:\n  registry: {host}/shop\n  gitops: {{ repo: \"file://{gitops}\", branch: main }}\nservices:\n  api:\n    paths: [\"services/api/**\"]\n    build: {{ context: services/api }}\n  web:\n    paths: [\"apps/web/**\"]\n    build: {{ context: apps/web }}\nlanes:\n  dev: {{}}\n",
+                gitops = gitops.display()
+            )
+        },
+        &[
+            ("services/api/main.py", "print('api')\n"),
+            ("apps/web/index.html", "<h1>web</h1>\n"),
+        ],
+    )
 }
 
 impl World {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+pub mod world;
+
 use std::process::Output;
 
 use assert_cmd::Command;
