@@ -5,9 +5,6 @@
 
 mod common;
 
-use std::process::{Command as StdCommand, Output};
-
-use assert_cmd::Command;
 use common::world::World;
 use serde_json::Value;
 
@@ -52,75 +49,6 @@ fn world() -> Option<World> {
 }
 
 impl World {
-    fn shiplane(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("shiplane")
-            .unwrap()
-            .current_dir(self.source.path())
-            .env("SHIPLANE_CACHE_DIR", self.cache.path())
-            .env("SHIPLANE_ACTOR", "alice")
-            .env_remove("SHIPLANE_INTENT")
-            .env_remove("GITHUB_ACTOR")
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let out = self.shiplane(&all);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "shiplane {args:?}:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    /// Runs and expects exit status `code`; returns stdout + stderr.
-    fn status(&self, args: &[&str], code: i32) -> String {
-        let out = self.shiplane(args);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.status.code(), Some(code), "shiplane {args:?}:\n{text}");
-        text
-    }
-
-    fn publish(&self, service: &str, text: &str) {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("index.html"), text).unwrap();
-        let head = self.source.git(&["rev-parse", "--short=7", "HEAD"]);
-        let reference = format!("{}/shop/{service}:sha-{head}", self.registry.host());
-        let pack = Command::cargo_bin("shiplane")
-            .unwrap()
-            .args(["image", "pack"])
-            .arg(dir.path())
-            .args(["--to", &reference])
-            .env("SHIPLANE_CACHE_DIR", self.cache.path())
-            .output()
-            .unwrap();
-        assert!(
-            pack.status.success(),
-            "{}",
-            String::from_utf8_lossy(&pack.stderr)
-        );
-        self.ok(&["publish", service, "--image", &reference]);
-    }
-
-    fn git(&self, args: &[&str]) -> Output {
-        StdCommand::new("git")
-            .arg("--git-dir")
-            .arg(&self.gitops_path)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
     fn file(&self, path: &str) -> Option<String> {
         let out = self.git(&["show", &format!("main:{path}")]);
         out.status

@@ -7,7 +7,7 @@ mod common;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command as StdCommand, Output, Stdio};
+use std::process::{Child, Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -67,91 +67,6 @@ fn world_with(gitops_url: impl Fn(&Path) -> String) -> Option<World> {
 }
 
 impl World {
-    fn shiplane(&self, args: &[&str]) -> Output {
-        self.shiplane_with(args, &[])
-    }
-
-    fn shiplane_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::cargo_bin("shiplane").unwrap();
-        cmd.current_dir(self.source.path())
-            .env("SHIPLANE_CACHE_DIR", self.cache.path())
-            .env("SHIPLANE_ACTOR", "alice")
-            .env_remove("SHIPLANE_INTENT")
-            .env_remove("GITHUB_ACTOR")
-            .env_remove("SHIPLANE_TEST_FEISHU_WEBHOOK")
-            .env_remove("SHIPLANE_TEST_FEISHU_SECRET")
-            .env_remove("SHIPLANE_NOTIFY_ALLOW_PRIVATE")
-            .env_remove("SHIPLANE_NOTIFY_TIMEOUT_MS");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.args(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> Value {
-        self.ok_with(args, &[])
-    }
-
-    fn ok_with(&self, args: &[&str], env: &[(&str, &str)]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let out = self.shiplane_with(&all, env);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "shiplane {args:?}:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    /// Runs and expects exit status `code`; returns stdout + stderr.
-    fn status(&self, args: &[&str], code: i32) -> String {
-        let out = self.shiplane(args);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.status.code(), Some(code), "shiplane {args:?}:\n{text}");
-        text
-    }
-
-    /// Packs a small site for `service` with `text`, pushes it, publishes it; returns the digest.
-    fn publish(&self, service: &str, text: &str) -> String {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("index.html"), text).unwrap();
-        let head = self.source.git(&["rev-parse", "--short=7", "HEAD"]);
-        let reference = format!("{}/shop/{service}:sha-{head}", self.registry.host());
-        let pack = Command::cargo_bin("shiplane")
-            .unwrap()
-            .args(["image", "pack"])
-            .arg(dir.path())
-            .args(["--to", &reference])
-            .env("SHIPLANE_CACHE_DIR", self.cache.path())
-            .output()
-            .unwrap();
-        assert!(
-            pack.status.success(),
-            "{}",
-            String::from_utf8_lossy(&pack.stderr)
-        );
-        self.ok(&["publish", service, "--image", &reference])["digest"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    fn git(&self, args: &[&str]) -> Output {
-        StdCommand::new("git")
-            .arg("--git-dir")
-            .arg(&self.gitops_path)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
     fn file(&self, path: &str) -> String {
         let out = self.git(&["show", &format!("main:{path}")]);
         assert!(

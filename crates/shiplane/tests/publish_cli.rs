@@ -31,7 +31,7 @@ fn world() -> Option<World> {
 }
 
 impl World {
-    fn shiplane(&self) -> Command {
+    fn cmd(&self) -> Command {
         let mut c = Command::cargo_bin("shiplane").unwrap();
         c.current_dir(self.source.path())
             .env("SHIPLANE_CACHE_DIR", self.cache.path())
@@ -121,7 +121,7 @@ fn publish_waits_for_the_image_and_records_the_verified_digest() {
     // An independent client pushes the image: skopeo, from an OCI layout.
     let layout = tempfile::tempdir().unwrap();
     site(&layout.path().join("site"), "api v1");
-    w.shiplane()
+    w.cmd()
         .args(["image", "pack"])
         .arg(layout.path().join("site"))
         .arg("--to")
@@ -164,7 +164,7 @@ fn publish_waits_for_the_image_and_records_the_verified_digest() {
 
     // Without --base, plan compares against the index: api is reused with exactly this image,
     // web (never published) must be built.
-    let plan = w.shiplane().args(["plan", "--json"]).output().unwrap();
+    let plan = w.cmd().args(["plan", "--json"]).output().unwrap();
     common::assert_exit(&plan, 0);
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     assert_eq!(plan["reused"][0]["service"], "api");
@@ -178,7 +178,7 @@ fn publish_waits_for_the_image_and_records_the_verified_digest() {
 
     // Publishing the same image again makes no commit.
     let again = w
-        .shiplane()
+        .cmd()
         .args(["publish", "api", "--image", &reference, "--json"])
         .output()
         .unwrap();
@@ -193,7 +193,7 @@ fn a_missing_image_times_out_naming_the_reference() {
     let Some(w) = world() else { return };
     let reference = format!("{}/shop/api:never-pushed", w.registry.host());
     let out = w
-        .shiplane()
+        .cmd()
         .args(["publish", "api", "--image", &reference, "--wait", "2s"])
         .output()
         .unwrap();
@@ -212,14 +212,14 @@ fn a_moved_tag_is_recorded_as_the_newest_artifact() {
     let mut digests = Vec::new();
     for text in ["first build", "second build"] {
         site(&dir.path().join("site"), text);
-        w.shiplane()
+        w.cmd()
             .args(["image", "pack"])
             .arg(dir.path().join("site"))
             .args(["--to", &reference])
             .assert()
             .success();
         let out = w
-            .shiplane()
+            .cmd()
             .args(["publish", "web", "--image", &reference, "--json"])
             .output()
             .unwrap();
@@ -251,7 +251,7 @@ fn ten_parallel_publishes_all_land() {
             if i % 2 == 0 { "api" } else { "web" }
         );
         site(&dir.path().join(format!("s{i}")), &format!("build {i}"));
-        w.shiplane()
+        w.cmd()
             .args(["image", "pack"])
             .arg(dir.path().join(format!("s{i}")))
             .args(["--to", &reference])

@@ -2,7 +2,9 @@
 //! GitOps repository and a real `docker-registry`, each in its own temporary directory.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
+
+use serde_json::Value;
 
 use shiplane_testkit::GitRepo;
 use shiplane_testkit::registry::{RegistryConfig, TestRegistry};
@@ -53,5 +55,96 @@ impl World {
     /// The GitOps repository as a `file://` URL.
     pub fn gitops_url(&self) -> String {
         format!("file://{}", self.gitops_path.display())
+    }
+
+    /// Runs `shiplane` in the source repository with this world's cache, as `alice`, without
+    /// settings leaking in from the environment.
+    pub fn shiplane(&self, args: &[&str]) -> Output {
+        self.shiplane_with(args, &[])
+    }
+
+    /// [`World::shiplane`] with extra environment variables.
+    pub fn shiplane_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd =
+            assert_cmd::Command::cargo_bin("shiplane").expect("the shiplane binary is built");
+        cmd.current_dir(self.source.path())
+            .env("SHIPLANE_CACHE_DIR", self.cache.path())
+            .env("SHIPLANE_ACTOR", "alice")
+            .env_remove("SHIPLANE_INTENT")
+            .env_remove("GITHUB_ACTOR")
+            .env_remove("SHIPLANE_TEST_FEISHU_WEBHOOK")
+            .env_remove("SHIPLANE_TEST_FEISHU_SECRET")
+            .env_remove("SHIPLANE_NOTIFY_ALLOW_PRIVATE")
+            .env_remove("SHIPLANE_NOTIFY_TIMEOUT_MS");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.args(args).output().expect("shiplane runs")
+    }
+
+    /// Runs with `--json`, expects success, returns the document.
+    pub fn ok(&self, args: &[&str]) -> Value {
+        self.ok_with(args, &[])
+    }
+
+    /// [`World::ok`] with extra environment variables.
+    pub fn ok_with(&self, args: &[&str], env: &[(&str, &str)]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.shiplane_with(&all, env);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "shiplane {args:?}:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    }
+
+    /// Runs and expects exit status `code`; returns stdout + stderr.
+    pub fn status(&self, args: &[&str], code: i32) -> String {
+        let out = self.shiplane(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "shiplane {args:?}:\n{text}");
+        text
+    }
+
+    /// Packs a small site for `service` with `text`, pushes it, publishes it; returns the digest.
+    pub fn publish(&self, service: &str, text: &str) -> String {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("index.html"), text).expect("write");
+        let head = self.source.git(&["rev-parse", "--short=7", "HEAD"]);
+        let reference = format!("{}/shop/{service}:sha-{head}", self.registry.host());
+        let pack = self.shiplane(&[
+            "image",
+            "pack",
+            &dir.path().to_string_lossy(),
+            "--to",
+            &reference,
+        ]);
+        assert!(
+            pack.status.success(),
+            "{}",
+            String::from_utf8_lossy(&pack.stderr)
+        );
+        self.ok(&["publish", service, "--image", &reference])["digest"]
+            .as_str()
+            .expect("a digest")
+            .to_owned()
+    }
+
+    /// Runs git on the bare GitOps repository.
+    pub fn git(&self, args: &[&str]) -> Output {
+        Command::new("git")
+            .arg("--git-dir")
+            .arg(&self.gitops_path)
+            .args(args)
+            .output()
+            .expect("git runs")
     }
 }
