@@ -366,26 +366,13 @@ fn client(
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         // Always configured (reqwest needs a provider even for plain HTTP): ring, no OpenSSL.
-        .tls_backend_preconfigured(tls_config()?);
+        .tls_backend_preconfigured(shiplane_http::tls_config()?);
     if let Some(d) = domain {
         builder = builder.resolve_to_addrs(d, addrs);
     }
     builder
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {}", e.without_url()))
-}
-
-fn tls_config() -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let setup = |e: &dyn std::fmt::Display| format!("cannot set up TLS: {e}");
-    let verifier =
-        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| setup(&e))?;
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| setup(&e))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth())
 }
 
 /// Whether a 2xx answer really means accepted: Feishu answers 200 with a non-zero `code` (or,

@@ -1,40 +1,12 @@
 //! Which targets an event goes to, with their URLs and secrets read through a lookup (the
 //! environment in the binary, a map in tests).
 
-use std::fmt;
-
 use serde::Serialize;
 use shiplane_intent::model::Notify;
 
 use crate::event::EventKind;
 
-/// A value that must never be shown: `Debug` and `Display` print `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value, for the one place that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use shiplane_http::Secret;
 
 /// How a target is spoken to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

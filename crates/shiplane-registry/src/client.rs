@@ -22,7 +22,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher as _, Hasher as _};
-use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -576,18 +575,9 @@ impl RegistryClient {
 }
 
 fn tls_config(host: &str) -> Result<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let setup = |e: &dyn std::fmt::Display| RegistryError::Setup {
-        detail: format!("cannot set up TLS for {host}: {e}"),
-    };
-    let verifier =
-        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| setup(&e))?;
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| setup(&e))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth())
+    shiplane_http::tls_config().map_err(|e| RegistryError::Setup {
+        detail: format!("{e} (for {host})"),
+    })
 }
 
 fn header_digest(headers: &HeaderMap) -> Option<Digest> {

@@ -22,34 +22,7 @@ use serde::Deserialize;
 use crate::error::{RegistryError, Result};
 use crate::reference::{DOCKER_HUB, DOCKER_HUB_API};
 
-/// A secret string (password, token). Its `Debug` prints `***`; it has no `Display`, so it
-/// cannot end up in a message by accident. Read it only with [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret value, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
+pub use shiplane_http::Secret;
 
 /// A username and password for one registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +44,7 @@ impl Credentials {
 
     /// The value of an `Authorization: Basic …` header.
     pub(crate) fn basic_header(&self) -> Secret {
-        Secret(format!(
+        Secret::new(format!(
             "Basic {}",
             STANDARD.encode(format!("{}:{}", self.username, self.password.expose()))
         ))
