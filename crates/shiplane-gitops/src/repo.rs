@@ -338,6 +338,14 @@ impl GitopsRepo {
         self.view(&repo)?.read_file(path)
     }
 
+    /// Calls `read` with a [`TreeView`] of the fetched head: many reads through one handle on
+    /// the mirror. [`GitopsRepo::read_file`] opens the mirror on every call, which for hundreds
+    /// of files (one artifact index file per service) costs more than the reads themselves.
+    pub fn read_head<R>(&self, read: impl FnOnce(&TreeView<'_>) -> R) -> Result<R, GitopsError> {
+        let repo = self.objects()?;
+        Ok(read(&self.view(&repo)?))
+    }
+
     /// The entries directly inside `prefix` at the fetched head (see [`TreeView::list_dir`]).
     pub fn list_dir(&self, prefix: &str) -> Result<Vec<DirEntry>, GitopsError> {
         let repo = self.objects()?;

@@ -73,6 +73,10 @@ pub struct ReleaseImage {
     /// The commit it was reused from, when reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<String>,
+    /// The repository the image was copied from into the lane's registry, when the lane's
+    /// registry differs from where it was published (same digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<String>,
 }
 
 /// One approval of a release for a lane.
@@ -307,23 +311,24 @@ fn short(commit: &str) -> &str {
 }
 
 /// The identity of a release: `<short source commit>-<first 8 hex of a hash over the source
-/// commit and every service's repository and digest>`.
+/// commit and every service's digest>`.
 ///
-/// It depends on content only — not on the lane, the version, the time or who promoted — so
-/// promoting dev's release to staging keeps its id, and the same images are the same release.
+/// It depends on content only — not on the lane, the version, the time, who promoted, or which
+/// registry holds the copies — so promoting dev's release to staging keeps its id even when
+/// staging's registry gets digest-preserving copies, and the same images are the same release.
 #[must_use]
 pub fn release_id<'a>(
     source_commit: &str,
-    images: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    images: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> String {
-    let mut sorted: Vec<(&str, &str, &str)> = images.into_iter().collect();
+    let mut sorted: Vec<(&str, &str)> = images.into_iter().collect();
     sorted.sort_unstable();
     let mut h = Sha256::new();
-    h.update(b"shiplane-release-v1\n");
+    h.update(b"shiplane-release-v2\n");
     h.update(source_commit.as_bytes());
     h.update(b"\n");
-    for (service, repository, digest) in sorted {
-        h.update(format!("{service}\t{repository}\t{digest}\n").as_bytes());
+    for (service, digest) in sorted {
+        h.update(format!("{service}\t{digest}\n").as_bytes());
     }
     let hash = hex::encode(h.finalize());
     format!("{}-{}", short(source_commit), &hash[..8])
@@ -379,18 +384,18 @@ mod tests {
     fn release_id_depends_on_content_only() {
         let a = release_id(
             "0123456789abcdef",
-            [("api", "r/api", "sha256:1"), ("web", "r/web", "sha256:2")],
+            [("api", "sha256:1"), ("web", "sha256:2")],
         );
         let b = release_id(
             "0123456789abcdef",
-            [("web", "r/web", "sha256:2"), ("api", "r/api", "sha256:1")],
+            [("web", "sha256:2"), ("api", "sha256:1")],
         );
         assert_eq!(a, b);
         assert!(a.starts_with("0123456-"), "{a}");
         assert_eq!(a.len(), 16);
         let c = release_id(
             "0123456789abcdef",
-            [("api", "r/api", "sha256:1"), ("web", "r/web", "sha256:3")],
+            [("api", "sha256:1"), ("web", "sha256:3")],
         );
         assert_ne!(a, c);
     }

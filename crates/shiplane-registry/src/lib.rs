@@ -14,6 +14,7 @@ mod client;
 mod credentials;
 mod digest;
 mod error;
+mod inventory;
 mod layout;
 mod pack;
 pub mod protocol;
@@ -25,6 +26,7 @@ pub use client::{ClientOptions, RegistryClient};
 pub use credentials::{CredentialSources, Credentials, Secret, env_host_key};
 pub use digest::Digest;
 pub use error::{RegistryError, Result};
+pub use inventory::{DEFAULT_CONCURRENCY, TaggedManifest, created_at, retag, tagged_manifests};
 pub use layout::{OciLayout, REF_NAME, ref_name, split_ref_name};
 pub use pack::{
     PackOptions, PackedDigests, PackedImage, TreeEntry, TreeEntryKind, pack_dir, pack_entries,

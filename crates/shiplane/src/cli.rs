@@ -116,6 +116,31 @@ pub enum Command {
     /// Ephemeral environments: instances of template lanes (`env up`, `down`, `gc`, `list`)
     #[command(subcommand)]
     Env(EnvCommand),
+    /// Registry hygiene: retention that never deletes what a lane runs or may roll back to
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Plan (and with --execute, carry out) the deletion of old tags under the intent's `retention`
+    #[command(
+        after_help = "Examples:\n  shiplane registry gc                       dry run: every tag, kept or deleted and why\n  shiplane registry gc --service api --json  one service's repositories, as JSON\n  shiplane registry gc --execute             delete, re-checking each digest first\n\nAlways kept, whatever the rules say: every digest in a lane's current release and its last\n`retention.rollback_window` releases (from the GitOps history), every artifact recorded more\nrecently than `retention.grace`, and the lanes' own tags. A digest is deleted only when every\ntag on it may go. Each deletion is appended to registry/audit.jsonl in the GitOps repository.\n\nExit status: 0 done (or nothing to delete), 1 a registry or GitOps failure, 2 usage."
+    )]
+    Gc(RegistryGcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryGcArgs {
+    /// Only these services' repositories (repeatable) [default: every service]
+    #[arg(long, value_name = "SERVICE")]
+    pub service: Vec<String>,
+    /// Delete what the plan says may go (without it, nothing is changed)
+    #[arg(long)]
+    pub execute: bool,
+    /// Accepted for clarity: a dry run is the default
+    #[arg(long, conflicts_with = "execute")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

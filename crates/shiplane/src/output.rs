@@ -94,6 +94,11 @@ impl Output {
             .bold()
     }
 
+    /// A yellow style for what changes or deserves attention.
+    pub fn warn_style() -> Style {
+        Style::new().fg_color(Some(AnsiColor::Yellow.into()))
+    }
+
     /// Prints a JSON document on stdout.
     #[expect(
         clippy::unused_self,

@@ -72,3 +72,37 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, CliError> {
         .map_err(|e| CliError::new(EXIT_FAILURE, format!("cannot start the async runtime: {e}")))?;
     Ok(rt.block_on(f))
 }
+
+/// Image stores opened by repository (`registry.example.com/team/app`,
+/// `oci-layout:DIR:team/app`), one client per registry host or layout directory so that many
+/// repositories of one registry share connections.
+#[derive(Default)]
+pub struct Stores {
+    open: std::collections::BTreeMap<String, std::sync::Arc<dyn shiplane_registry::Registry>>,
+}
+
+impl Stores {
+    /// The store holding `repository` and the repository's name inside it.
+    pub fn repository(
+        &mut self,
+        repository: &str,
+    ) -> Result<(std::sync::Arc<dyn shiplane_registry::Registry>, String), CliError> {
+        // A repository string has no tag; add one so the oci-layout form `DIR:REPO` is not
+        // read as `DIR:TAG`.
+        let text = format!("{repository}:latest");
+        let location = shiplane_registry::ImageLocation::parse(&text).map_err(registry_error)?;
+        let key = match &location {
+            shiplane_registry::ImageLocation::Remote(r) => r.registry.clone(),
+            shiplane_registry::ImageLocation::Layout { dir, .. } => {
+                format!("oci-layout:{}", dir.display())
+            }
+        };
+        let name = location.repository().to_owned();
+        if let Some(store) = self.open.get(&key) {
+            return Ok((store.clone(), name));
+        }
+        let opened = open(&text)?;
+        self.open.insert(key, opened.registry.clone());
+        Ok((opened.registry, name))
+    }
+}

@@ -79,3 +79,20 @@ mod tests {
         assert_eq!(rfc3339(1_795_370_645), "2026-11-22T18:04:05Z");
     }
 }
+
+/// With `SHIPLANE_TIMING=1`, prints `timing: <ms since the first call> <what>` on stderr: where a
+/// command spends its time (used to find the cost of a no-change promotion). Otherwise nothing.
+pub fn timing(what: &str) {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Option<Instant>> = OnceLock::new();
+    let start = START.get_or_init(|| {
+        (std::env::var_os("SHIPLANE_TIMING").is_some_and(|v| v == "1")).then(Instant::now)
+    });
+    if let Some(start) = start {
+        eprintln!(
+            "timing: {:>8.1} ms  {what}",
+            start.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}

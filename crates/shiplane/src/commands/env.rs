@@ -24,7 +24,9 @@ use shiplane_lane::{
 };
 use shiplane_render::{ARGOCD_DIR, PinnedImage, RenderRelease, render_lane};
 
-use super::lanes::{Reader, actor, files_under, gitops_error, lane_change, now, open};
+use super::lanes::{
+    Desired, Reader, actor, files_under, gitops_error, lane_change, now, open, write_mode_edits,
+};
 use super::promote::images_at_commit;
 use crate::cli::{EnvDownArgs, EnvGcArgs, EnvUpArgs};
 use crate::intent_file;
@@ -146,9 +148,7 @@ pub fn up(args: &EnvUpArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     let (source_commit, images) = images_at_commit(&file, &eff, lane, &args.commit)?;
     let id = release_id(
         &source_commit,
-        images
-            .iter()
-            .map(|(s, i)| (s.as_str(), i.repository.as_str(), i.digest.as_str())),
+        images.iter().map(|(s, i)| (s.as_str(), i.digest.as_str())),
     );
     let path = instance_path(&lane.gitops.path, &eff.project, &args.name);
     let now = now();
@@ -180,48 +180,60 @@ pub fn up(args: &EnvUpArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
         instance: args.name.clone(),
         expires_at: expires,
     };
-    let render = RenderRelease {
-        version: None,
-        release_id: id.clone(),
-        source_commit: source_commit.clone(),
-        images: record
-            .release
-            .services
-            .iter()
-            .map(|(s, i)| {
-                (
-                    s.clone(),
-                    PinnedImage {
-                        repository: i.repository.clone(),
-                        digest: i.digest.clone(),
-                    },
-                )
-            })
-            .collect(),
-        hibernated: false,
-        instance: Some(args.name.clone()),
-    };
-    let rendered = render_lane(&eff, &lane.name, &render).map_err(|e| {
-        CliError::new(
-            EXIT_INVALID,
-            format!(
-                "cannot render environment `{}` of `{}`: {e}",
-                args.name, lane.name
-            ),
-        )
-    })?;
+    // A write-mode template (`helm-values`, `kustomize-images`) gets its image values set in
+    // the instance's own file instead of rendered manifests and Argo CD objects.
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for (p, bytes) in rendered.manifests() {
-        files.insert(format!("{}/{p}", manifests_dir(&path)), bytes.to_vec());
-    }
-    let argocd_dir = template_argocd_dir(&root);
-    let mut template_files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for (p, bytes) in rendered.argocd() {
-        let rel = p.strip_prefix(&format!("{ARGOCD_DIR}/")).unwrap_or(p);
-        template_files.insert(format!("{argocd_dir}/{rel}"), bytes.to_vec());
-    }
     files.insert(release_path(&path), record.to_bytes());
     files.insert(catalog_path(&path), record.release.catalog().to_bytes());
+    let mut template_files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let desired =
+        if let Some(edits) = write_mode_edits(&eff, lane, &path, &record.release.services)? {
+            Desired {
+                files,
+                edits,
+                owns_manifests: false,
+            }
+        } else {
+            let render = RenderRelease {
+                version: None,
+                release_id: id.clone(),
+                source_commit: source_commit.clone(),
+                images: record
+                    .release
+                    .services
+                    .iter()
+                    .map(|(s, i)| {
+                        (
+                            s.clone(),
+                            PinnedImage {
+                                repository: i.repository.clone(),
+                                digest: i.digest.clone(),
+                            },
+                        )
+                    })
+                    .collect(),
+                hibernated: false,
+                instance: Some(args.name.clone()),
+            };
+            let rendered = render_lane(&eff, &lane.name, &render).map_err(|e| {
+                CliError::new(
+                    EXIT_INVALID,
+                    format!(
+                        "cannot render environment `{}` of `{}`: {e}",
+                        args.name, lane.name
+                    ),
+                )
+            })?;
+            for (p, bytes) in rendered.manifests() {
+                files.insert(format!("{}/{p}", manifests_dir(&path)), bytes.to_vec());
+            }
+            let argocd_dir = template_argocd_dir(&root);
+            for (p, bytes) in rendered.argocd() {
+                let rel = p.strip_prefix(&format!("{ARGOCD_DIR}/")).unwrap_or(p);
+                template_files.insert(format!("{argocd_dir}/{rel}"), bytes.to_vec());
+            }
+            Desired::rendered(files)
+        };
 
     let message = CommitMessage::new(format!(
         "Create environment {} from {}",
@@ -238,7 +250,7 @@ pub fn up(args: &EnvUpArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     let outcome = repo
         .apply(
             &|view| -> Result<ChangeSet, GitopsError> {
-                let mut change = lane_change(view, &path, &files, None)?;
+                let mut change = lane_change(view, &path, &desired, None)?;
                 for (p, bytes) in &template_files {
                     change.write(p.clone(), bytes.clone());
                 }
@@ -552,4 +564,20 @@ pub fn list(intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The current release of every instance of template `lane` (what registry retention must
+/// keep for ephemeral environments).
+pub(super) fn instance_releases(
+    reader: &dyn Reader,
+    eff: &EffectiveIntent,
+    lane: &EffectiveLane,
+) -> Result<Vec<(String, shiplane_lane::Release)>, CliError> {
+    let mut out = Vec::new();
+    for found in instances(reader, eff, lane)? {
+        if let Some(record) = read_instance(reader, &found.path)? {
+            out.push((found.name, record.release));
+        }
+    }
+    Ok(out)
 }

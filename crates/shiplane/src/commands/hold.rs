@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use shiplane_gitops::{ChangeSet, CommitMessage, GitopsError, Outcome};
 use shiplane_intent::EffectiveIntent;
+use shiplane_intent::model::WriteMode;
 use shiplane_lane::{LaneState, state_path};
 
 use super::lanes::{
@@ -14,7 +15,7 @@ use super::lanes::{
 };
 use crate::cli::{HoldArgs, LaneArg};
 use crate::intent_file;
-use crate::output::{CliError, Output};
+use crate::output::{CliError, EXIT_INVALID, Output};
 
 fn parse_state(path: &str, bytes: Option<&[u8]>) -> Result<LaneState, GitopsError> {
     LaneState::parse(path, bytes).map_err(|e| GitopsError::Change {
@@ -95,6 +96,18 @@ pub fn hibernate(
 ) -> Result<ExitCode, CliError> {
     let (_, eff): (_, EffectiveIntent) = intent_file::load_valid(intent, out)?;
     let lane = lane(&eff, &args.lane)?;
+    if !matches!(lane.write, WriteMode::Render) {
+        return Err(CliError::new(
+            EXIT_INVALID,
+            format!(
+                "lane `{}` writes image values into the team's own files (`write: {}`), so Shiplane does not own its replica counts and cannot {}",
+                lane.name,
+                if matches!(lane.write, WriteMode::HelmValues(_)) { "helm-values" } else { "kustomize-images" },
+                if asleep { "scale it to zero" } else { "wake it" }
+            ),
+        )
+        .help("set the replicas in the lane's values file or kustomization by hand"));
+    }
     let mut repo = open(lane)?;
     let files = match read_release(&repo, lane)? {
         Some(r) => Some(desired_files(&eff, lane, &r, asleep)?),

@@ -10,11 +10,16 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use shiplane_gitops::{ChangeSet, DirEntry, EntryKind, GitopsError, GitopsRepo, TreeView};
+use shiplane_intent::model::WriteMode;
 use shiplane_intent::{EffectiveIntent, EffectiveLane};
 use shiplane_lane::{
-    HistoryEntry, LaneState, Release, catalog_path, manifests_dir, release_path, state_path,
+    HistoryEntry, LaneState, Release, ReleaseImage, catalog_path, manifests_dir, release_path,
+    state_path,
 };
-use shiplane_render::{ARGOCD_DIR, PinnedImage, RenderRelease, render_lane};
+use shiplane_render::{
+    ARGOCD_DIR, EditError, PinnedImage, RenderRelease, helm_values_edit, kustomize_images_edit,
+    render_lane,
+};
 
 use crate::cli::{DiffArgs, LaneArg, RenderArgs, StatusArgs};
 use crate::intent_file;
@@ -61,6 +66,11 @@ pub(super) fn open(lane: &EffectiveLane) -> Result<GitopsRepo, CliError> {
 }
 
 pub(super) fn gitops_error(what: &str, e: &GitopsError) -> CliError {
+    if let GitopsError::Change { source, .. } = e
+        && let Some(w) = source.downcast_ref::<WriteModeError>()
+    {
+        return CliError::new(EXIT_FAILURE, format!("{what}: {w}")).help(w.help());
+    }
     CliError::new(EXIT_FAILURE, format!("{what}: {e}"))
 }
 
@@ -68,6 +78,8 @@ pub(super) fn gitops_error(what: &str, e: &GitopsError) -> CliError {
 pub(super) trait Reader {
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, GitopsError>;
     fn list(&self, dir: &str) -> Result<Vec<DirEntry>, GitopsError>;
+    /// The commit read from (`None`: the branch does not exist yet).
+    fn head(&self) -> Option<String>;
 }
 
 impl Reader for GitopsRepo {
@@ -77,6 +89,9 @@ impl Reader for GitopsRepo {
     fn list(&self, dir: &str) -> Result<Vec<DirEntry>, GitopsError> {
         self.list_dir(dir)
     }
+    fn head(&self) -> Option<String> {
+        GitopsRepo::head(self)
+    }
 }
 
 impl Reader for TreeView<'_> {
@@ -85,6 +100,9 @@ impl Reader for TreeView<'_> {
     }
     fn list(&self, dir: &str) -> Result<Vec<DirEntry>, GitopsError> {
         self.list_dir(dir)
+    }
+    fn head(&self) -> Option<String> {
+        TreeView::head(self)
     }
 }
 
@@ -220,14 +238,279 @@ pub(super) fn release_at(
     Release::parse(&path, &bytes).map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))
 }
 
-/// The files of a lane for a release, as full paths in the `GitOps` repository: `release.json`,
-/// `catalog.json`, `manifests/…` and `argocd/…`.
+/// What a lane's directory should hold for a release.
+pub(super) struct Desired {
+    /// Files written as they are, full paths in the `GitOps` repository.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// The team's own files a write mode edits in place (`helm-values`, `kustomize-images`),
+    /// by full path. They are edited on the tree the change is computed on, so a retry on a
+    /// moved head edits the newest version of the file.
+    pub edits: BTreeMap<String, FileEdit>,
+    /// Render mode: `manifests/` and `argocd/` are Shiplane's, and what `files` has not there is
+    /// deleted. In the write modes the lane's other files are the team's and never deleted.
+    pub owns_manifests: bool,
+}
+
+impl Desired {
+    /// Files Shiplane renders and owns (render mode, rollback, environments).
+    pub(super) fn rendered(files: BTreeMap<String, Vec<u8>>) -> Desired {
+        Desired {
+            files,
+            edits: BTreeMap::new(),
+            owns_manifests: true,
+        }
+    }
+
+    /// Every file, with the write mode's edits made on `reader`'s tree.
+    pub(super) fn materialize(
+        &self,
+        reader: &dyn Reader,
+    ) -> Result<BTreeMap<String, Vec<u8>>, GitopsError> {
+        let mut out = self.files.clone();
+        for (path, edit) in &self.edits {
+            out.insert(path.clone(), edit.apply(reader, path)?);
+        }
+        Ok(out)
+    }
+}
+
+/// An in-place edit of one file of the team's.
+pub(super) struct FileEdit {
+    /// The lane, for messages.
+    lane: String,
+    what: EditWhat,
+}
+
+enum EditWhat {
+    /// `helm-values`: (dotted key path, value).
+    Helm(Vec<(String, String)>),
+    /// `kustomize-images`: (name, newName, digest).
+    Kustomize(Vec<(String, String, String)>),
+}
+
+impl FileEdit {
+    fn mode(&self) -> &'static str {
+        match self.what {
+            EditWhat::Helm(_) => "helm-values",
+            EditWhat::Kustomize(_) => "kustomize-images",
+        }
+    }
+
+    /// The file at `path` in `reader`'s tree with the image values set, or a [`WriteModeError`]
+    /// (as [`GitopsError::Change`], terminal: a human has to fix the file).
+    fn apply(&self, reader: &dyn Reader, path: &str) -> Result<Vec<u8>, GitopsError> {
+        let fail = |kind: WriteModeErrorKind| GitopsError::Change {
+            head: reader
+                .head()
+                .map_or_else(|| "the empty branch".to_owned(), |h| format!("commit {h}")),
+            source: Box::new(WriteModeError {
+                lane: self.lane.clone(),
+                mode: self.mode(),
+                path: path.to_owned(),
+                kind,
+            }),
+        };
+        let Some(bytes) = reader.read(path)? else {
+            return Err(fail(WriteModeErrorKind::Missing));
+        };
+        let text = String::from_utf8(bytes).map_err(|_| fail(WriteModeErrorKind::NotText))?;
+        let edited = match &self.what {
+            EditWhat::Helm(keys) => {
+                let pairs: Vec<(&str, &str)> =
+                    keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                helm_values_edit(&text, &pairs)
+            }
+            EditWhat::Kustomize(images) => {
+                let triples: Vec<(&str, &str, &str)> = images
+                    .iter()
+                    .map(|(n, r, d)| (n.as_str(), r.as_str(), d.as_str()))
+                    .collect();
+                kustomize_images_edit(&text, &triples)
+            }
+        }
+        .map_err(|e| fail(WriteModeErrorKind::Edit(e)))?;
+        Ok(edited.into_bytes())
+    }
+}
+
+/// Why a write mode could not edit the team's file. Carried inside [`GitopsError::Change`] and
+/// turned into a message with help by [`gitops_error`].
+#[derive(Debug)]
+pub(super) struct WriteModeError {
+    lane: String,
+    mode: &'static str,
+    path: String,
+    kind: WriteModeErrorKind,
+}
+
+#[derive(Debug)]
+enum WriteModeErrorKind {
+    Missing,
+    NotText,
+    Edit(EditError),
+}
+
+impl WriteModeError {
+    fn help(&self) -> String {
+        match (&self.kind, self.mode) {
+            (WriteModeErrorKind::Missing, "helm-values") => format!(
+                "create `{}` in the GitOps repository (the values file your chart reads, with the image keys under the paths the lane names), commit it, and promote again",
+                self.path
+            ),
+            (WriteModeErrorKind::Missing, _) => format!(
+                "create `{}` in the GitOps repository (your kustomization, with `resources:` pointing at your base), commit it, and promote again",
+                self.path
+            ),
+            (WriteModeErrorKind::NotText, _) => {
+                format!("`{}` must be a UTF-8 YAML file", self.path)
+            }
+            (WriteModeErrorKind::Edit(_), _) => format!(
+                "Shiplane changes only the image values and refuses any other change; fix `{}` by hand as the message says and promote again (nothing was written)",
+                self.path
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for WriteModeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (lane, mode, path) = (&self.lane, self.mode, &self.path);
+        match &self.kind {
+            WriteModeErrorKind::Missing => write!(
+                f,
+                "lane `{lane}` writes {mode} into `{path}`, which does not exist in the GitOps repository"
+            ),
+            WriteModeErrorKind::NotText => {
+                write!(f, "`{path}` ({mode} of lane `{lane}`) is not UTF-8 text")
+            }
+            WriteModeErrorKind::Edit(e) => {
+                write!(
+                    f,
+                    "cannot set the images in `{path}` ({mode} of lane `{lane}`): {e}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for WriteModeError {}
+
+/// A lane-relative file name from the intent, joined to the lane's path; refuses names that
+/// would leave the lane's directory or overwrite Shiplane's own files.
+fn lane_file(lane: &EffectiveLane, base: &str, file: &str) -> Result<String, CliError> {
+    let bad = |why: &str| {
+        CliError::new(
+            EXIT_INVALID,
+            format!("lane `{}`: write file `{file}` {why}", lane.name),
+        )
+        .help("name a file relative to the lane's gitops.path, like `values.yaml`")
+    };
+    if file.is_empty() || file.starts_with('/') {
+        return Err(bad("must be a relative path"));
+    }
+    if file
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err(bad(
+            "must stay inside the lane's directory (no `.`, `..` or `//`)",
+        ));
+    }
+    let path = format!("{base}/{file}");
+    if [release_path(base), catalog_path(base), state_path(base)].contains(&path) {
+        return Err(bad("is one of Shiplane's own files"));
+    }
+    Ok(path)
+}
+
+/// The edits a `helm-values` or `kustomize-images` lane makes for `images` (the services the lane
+/// deploys), by full path under `base` (the lane's directory); `None` in render mode.
+///
+/// * `helm-values`: the file (relative to the lane's directory, `{service}` and `{project}`
+///   substituted) gets `<repository key>` = the image repository, `<tag key>` = its tag and
+///   `<digest key>` = its digest; the keys default to `{service}.image.repository|tag|digest`.
+/// * `kustomize-images`: the `images:` entry whose `name` is the service gets `newName` = the
+///   image repository and `digest` (added when missing).
+pub(super) fn write_mode_edits(
+    eff: &EffectiveIntent,
+    lane: &EffectiveLane,
+    base: &str,
+    images: &BTreeMap<String, ReleaseImage>,
+) -> Result<Option<BTreeMap<String, FileEdit>>, CliError> {
+    let deployed = images.iter().filter(|(s, _)| lane.services.contains(s));
+    let sub = |template: &str, service: &str| {
+        shiplane_intent::template::substitute(template, &|var| match var {
+            "service" => Some(service.to_owned()),
+            "project" => Some(eff.project.clone()),
+            _ => None,
+        })
+    };
+    let mut out: BTreeMap<String, FileEdit> = BTreeMap::new();
+    match &lane.write {
+        WriteMode::Render => return Ok(None),
+        WriteMode::HelmValues(h) => {
+            for (service, image) in deployed {
+                let path = lane_file(lane, base, &sub(&h.file, service))?;
+                let key = |given: &Option<String>, default: &str| {
+                    sub(given.as_deref().unwrap_or(default), service)
+                };
+                let entry = out.entry(path).or_insert_with(|| FileEdit {
+                    lane: lane.name.clone(),
+                    what: EditWhat::Helm(Vec::new()),
+                });
+                if let EditWhat::Helm(keys) = &mut entry.what {
+                    keys.push((
+                        key(&h.repository, "{service}.image.repository"),
+                        image.repository.clone(),
+                    ));
+                    keys.push((key(&h.tag, "{service}.image.tag"), image.tag.clone()));
+                    keys.push((
+                        key(&h.digest, "{service}.image.digest"),
+                        image.digest.clone(),
+                    ));
+                }
+            }
+        }
+        WriteMode::KustomizeImages(k) => {
+            for (service, image) in deployed {
+                let path = lane_file(lane, base, &sub(&k.file, service))?;
+                let entry = out.entry(path).or_insert_with(|| FileEdit {
+                    lane: lane.name.clone(),
+                    what: EditWhat::Kustomize(Vec::new()),
+                });
+                if let EditWhat::Kustomize(list) = &mut entry.what {
+                    list.push((
+                        service.clone(),
+                        image.repository.clone(),
+                        image.digest.clone(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// What a lane holds for a release, as full paths in the `GitOps` repository: `release.json`,
+/// `catalog.json` and, by the lane's write mode, either `manifests/…` and `argocd/…` (render)
+/// or the edits of the team's values file or kustomization.
 pub(super) fn desired_files(
     eff: &EffectiveIntent,
     lane: &EffectiveLane,
     release: &Release,
     hibernated: bool,
-) -> Result<BTreeMap<String, Vec<u8>>, CliError> {
+) -> Result<Desired, CliError> {
+    let base = lane.gitops.path.trim_end_matches('/');
+    let mut files = BTreeMap::new();
+    files.insert(release_path(base), release.to_bytes());
+    files.insert(catalog_path(base), release.catalog().to_bytes());
+    if let Some(edits) = write_mode_edits(eff, lane, base, &release.services)? {
+        return Ok(Desired {
+            files,
+            edits,
+            owns_manifests: false,
+        });
+    }
     let render = RenderRelease {
         version: release.version.clone(),
         release_id: release.id.clone(),
@@ -255,39 +538,40 @@ pub(super) fn desired_files(
             format!("cannot render lane `{}`: {e}", lane.name),
         )
     })?;
-    let base = lane.gitops.path.trim_end_matches('/');
-    let mut files = BTreeMap::new();
     for (path, bytes) in rendered.manifests() {
         files.insert(format!("{}/{path}", manifests_dir(base)), bytes.to_vec());
     }
     for (path, bytes) in rendered.argocd() {
         files.insert(format!("{base}/{path}"), bytes.to_vec());
     }
-    files.insert(release_path(base), release.to_bytes());
-    files.insert(catalog_path(base), release.catalog().to_bytes());
-    Ok(files)
+    Ok(Desired::rendered(files))
 }
 
-/// The change that makes the lane's directory hold exactly `files` (plus `state`, when given):
-/// writes them, and deletes what else is under `manifests/` and `argocd/`. Nothing outside the
-/// lane's path is touched.
+/// The change that makes the lane's directory hold `desired` (plus `state`, when given): writes
+/// its files and edits and, in render mode, deletes what else is under `manifests/` and
+/// `argocd/`. Nothing outside the lane's path is touched.
 pub(super) fn lane_change(
     reader: &dyn Reader,
     lane_path: &str,
-    files: &BTreeMap<String, Vec<u8>>,
+    desired: &Desired,
     state: Option<&LaneState>,
 ) -> Result<ChangeSet, GitopsError> {
     let base = lane_path.trim_end_matches('/');
     let mut change = ChangeSet::new();
-    for dir in [manifests_dir(base), format!("{base}/{ARGOCD_DIR}")] {
-        for existing in files_under(reader, &dir)? {
-            if !files.contains_key(&existing) {
-                change.delete(existing);
+    if desired.owns_manifests {
+        for dir in [manifests_dir(base), format!("{base}/{ARGOCD_DIR}")] {
+            for existing in files_under(reader, &dir)? {
+                if !desired.files.contains_key(&existing) {
+                    change.delete(existing);
+                }
             }
         }
     }
-    for (path, bytes) in files {
+    for (path, bytes) in &desired.files {
         change.write(path.clone(), bytes.clone());
+    }
+    for (path, edit) in &desired.edits {
+        change.write(path.clone(), edit.apply(reader, path)?);
     }
     if let Some(state) = state {
         change.write(state_path(base), state.to_bytes());
@@ -599,7 +883,9 @@ pub fn run_render(
         }
     };
     let state = read_state(&repo, lane)?;
-    let files = desired_files(&eff, lane, &release, state.is_hibernated(lane.hibernate))?;
+    let files = desired_files(&eff, lane, &release, state.is_hibernated(lane.hibernate))?
+        .materialize(&repo)
+        .map_err(|e| gitops_error(&format!("cannot render lane `{}`", lane.name), &e))?;
     let dir = args
         .out
         .clone()

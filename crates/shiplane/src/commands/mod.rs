@@ -6,17 +6,19 @@ mod env;
 mod hold;
 mod image;
 mod init;
+mod lane_images;
 mod lanes;
 mod plan;
 mod promote;
 mod publish;
 mod quickstart;
+mod registry_gc;
 mod rollback;
 mod schema;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, EnvCommand, ImageCommand};
+use crate::cli::{Cli, Command, EnvCommand, ImageCommand, RegistryCommand};
 use crate::output::{CliError, Output};
 
 /// Runs the parsed command line.
@@ -44,5 +46,6 @@ pub fn run(cli: Cli, out: &Output) -> Result<ExitCode, CliError> {
         Command::Env(EnvCommand::Down(args)) => env::down(&args, intent, out),
         Command::Env(EnvCommand::Gc(args)) => env::gc(&args, intent, out),
         Command::Env(EnvCommand::List) => env::list(intent, out),
+        Command::Registry(RegistryCommand::Gc(args)) => registry_gc::run(&args, intent, out),
     }
 }

@@ -13,11 +13,12 @@ use shiplane_gitops::{CommitMessage, GitopsRepo, Outcome};
 use shiplane_intent::{EffectiveIntent, EffectiveLane};
 use shiplane_lane::{
     Approval, ImageStatus, LaneState, PolicyInput, Refusal, Release, ReleaseImage, Version,
-    evaluate, release_id, state_path,
+    evaluate, release_id, release_path, state_path,
 };
 use shiplane_notify::{Delivery, Event, EventKind, Link, ServiceImage};
 use shiplane_plan::{Oid, render_tag};
 
+use super::lane_images;
 use super::lanes::{
     actor, desired_files, gitops_error, history, lane, lane_change, now, now_text, open,
     read_release, read_state, release_at, summarize,
@@ -26,6 +27,7 @@ use crate::cli::PromoteArgs;
 use crate::intent_file::{self, IntentFile};
 use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, EXIT_POLICY, Output};
 use crate::planning::source_repo;
+use crate::registry::Stores;
 use crate::support::{cache_dir, provenance};
 
 /// A release before policy: where it came from and what it deploys.
@@ -38,7 +40,9 @@ struct Candidate {
 }
 
 pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
+    crate::support::timing("start");
     let (file, eff) = intent_file::load_valid(intent, out)?;
+    crate::support::timing("intent loaded");
     let lane = lane(&eff, &args.lane)?;
     if (args.override_freeze || args.override_hold)
         && args.reason.as_deref().is_none_or(|r| r.trim().is_empty())
@@ -72,21 +76,29 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
 
     let mut repo = open(lane)?;
     let candidate = candidate(args, &file, &eff, lane, &repo)?;
+    crate::support::timing("candidate");
     let id = release_id(
         &candidate.source_commit,
         candidate
             .images
             .iter()
-            .map(|(s, i)| (s.as_str(), i.repository.as_str(), i.digest.as_str())),
+            .map(|(s, i)| (s.as_str(), i.digest.as_str())),
     );
     let current = read_release(&repo, lane)?;
     let state = read_state(&repo, lane)?;
-    let lane_history = history(&repo, lane)?;
+    // The same release again: re-render it (the intent may have changed) under hold and freeze
+    // only; it was admitted by the other rules when it entered the lane, so the facts those
+    // rules need (the lane's and the upstream lane's history) are not read.
+    let same = current.as_ref().filter(|c| c.id == id).cloned();
+    let lane_history = match same {
+        Some(_) => Vec::new(),
+        None => history(&repo, lane)?,
+    };
     let now = now();
     let at = now_text(now);
 
     // Facts for the policy.
-    let upstream_history: Vec<String> = match &lane.from {
+    let upstream_history: Vec<String> = match lane.from.as_ref().filter(|_| same.is_none()) {
         Some(up) => {
             let up_lane = &eff.lanes[up];
             let up_repo = open(up_lane)?;
@@ -120,12 +132,10 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         });
         approved_now = true;
     }
+    crate::support::timing("facts");
     let zones = |name: &str| jiff::tz::TimeZone::get(name).ok();
     let reason = args.reason.as_deref();
 
-    // The same release again: re-render it (the intent may have changed) under hold and freeze
-    // only; it was admitted by the other rules when it entered the lane.
-    let same = current.as_ref().filter(|c| c.id == id).cloned();
     let stripped;
     let policy_lane = if same.is_some() {
         stripped = EffectiveLane {
@@ -144,7 +154,7 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         release_id: &id,
         source_lane: candidate.source_lane.as_deref(),
         upstream_history: &upstream_history,
-        on_required_branch,
+        on_required_branch: on_required_branch.clone(),
         earlier_versions: &earlier_versions,
         requested_version: args.version.as_deref(),
         approvals: &approvals,
@@ -205,7 +215,27 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         ));
     }
 
-    let release = match same {
+    // The lane's registry: images it does not hold yet are copied there before the commit, so
+    // the catalog never names an image that is missing. The release keeps its id (same digests).
+    let copies = match &same {
+        Some(_) => Vec::new(),
+        None => lane_images::placements(lane, &candidate.images),
+    };
+    let mut stores = Stores::default();
+    let images = if args.dry_run {
+        candidate.images.clone()
+    } else {
+        lane_images::place(&copies, &candidate.images, &mut stores)?
+    };
+    // Nothing to do: the lane runs this release, rendered from this very intent, and no
+    // approvals for it wait in the state. Its files are what a render would write again (the
+    // hibernation they were rendered with changes only by `hibernate`/`wake`, which re-render,
+    // or by the intent's `hibernate`, which is in the hash), so neither rendering nor a commit.
+    let hash = intent_hash(&eff);
+    let unchanged = !args.dry_run
+        && same.as_ref().is_some_and(|r| r.intent_hash == hash)
+        && !state.pending_approvals.contains_key(&id);
+    let mut release = match same {
         Some(current) => current,
         None => Release {
             release_format: shiplane_lane::FORMAT_VERSION,
@@ -213,8 +243,8 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
             lane: lane.name.clone(),
             version: decision.version.map(|v| v.to_string()),
             source_commit: candidate.source_commit.clone(),
-            services: candidate.images.clone(),
-            intent_hash: intent_hash(&eff),
+            services: images,
+            intent_hash: hash.clone(),
             approvals: approvals.clone(),
             promoted_by: actor_name.clone(),
             promoted_at: at.clone(),
@@ -223,7 +253,25 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         },
     };
     let hibernated = state.is_hibernated(lane.hibernate);
-    let files = desired_files(&eff, lane, &release, hibernated)?;
+    let mut files = match unchanged {
+        true => None,
+        false => Some(desired_files(&eff, lane, &release, hibernated)?),
+    };
+    crate::support::timing("rendered");
+    // A re-render of the same release that changes the lane's files records the intent they
+    // are rendered from (so the next promotion of it takes the shortcut above); one that
+    // changes nothing keeps the old record and makes no commit.
+    if let Some(f) = files.as_mut()
+        && release.intent_hash != hash
+    {
+        let path = release_path(&lane.gitops.path);
+        let change = lane_change(&repo, &lane.gitops.path, f, None)
+            .map_err(|e| gitops_error("cannot read the lane's files", &e))?;
+        if summarize(&repo, &change)?.iter().any(|(p, _)| *p != path) {
+            release.intent_hash.clone_from(&hash);
+            f.files.insert(path, release.to_bytes());
+        }
+    }
     let lane_path = lane.gitops.path.clone();
     let rid = release.id.clone();
     let new_state = |view: &dyn super::lanes::Reader| -> Result<Option<LaneState>, shiplane_gitops::GitopsError> {
@@ -239,13 +287,31 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         Ok(Some(s))
     };
 
+    // Worked out before the commit, so that a tag the release cannot fill stops the promotion
+    // before anything lands; applied after it.
+    let planned_tags = lane_tags_for(lane, &release, on_required_branch.as_ref())?;
     let label = release.label();
-    if args.dry_run {
+    if args.dry_run
+        && let Some(files) = &files
+    {
         let s = new_state(&repo).map_err(|e| gitops_error("cannot read the lane's state", &e))?;
-        let change = lane_change(&repo, &lane.gitops.path, &files, s.as_ref())
+        let change = lane_change(&repo, &lane.gitops.path, files, s.as_ref())
             .map_err(|e| gitops_error("cannot read the lane's files", &e))?;
         let summary = summarize(&repo, &change)?;
-        print_result(out, lane, &release, None, Some(&summary), true, &[]);
+        let registry = RegistryWork {
+            copies,
+            tags: planned_tags,
+        };
+        print_result(
+            out,
+            lane,
+            &release,
+            None,
+            Some(&summary),
+            true,
+            &[],
+            &registry,
+        );
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -275,13 +341,16 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         actor: &actor_name,
         reason,
     };
-    let outcome = repo.apply(
-        &|view| -> Result<shiplane_gitops::ChangeSet, shiplane_gitops::GitopsError> {
-            let s = new_state(view)?;
-            lane_change(view, &lane.gitops.path, &files, s.as_ref())
-        },
-        &message,
-    );
+    let outcome = match &files {
+        None => Ok(Outcome::NoChange),
+        Some(files) => repo.apply(
+            &|view| -> Result<shiplane_gitops::ChangeSet, shiplane_gitops::GitopsError> {
+                let s = new_state(view)?;
+                lane_change(view, &lane.gitops.path, files, s.as_ref())
+            },
+            &message,
+        ),
+    };
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -293,6 +362,7 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
             return Err(err);
         }
     };
+    crate::support::timing("applied");
     let commit = match outcome {
         Outcome::Committed { commit, .. } => Some(commit),
         Outcome::NoChange => None,
@@ -302,6 +372,13 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         Some(c) => notify(&eff, &facts(EventKind::Promotion, Some(c.as_str()), None)),
         None => Vec::new(),
     };
+    // Lane tags follow what the lane runs: put (back) after the commit, also when nothing
+    // changed, so that running the promotion again repairs a tag that did not get through.
+    let mut registry = RegistryWork {
+        copies,
+        tags: planned_tags,
+    };
+    lane_images::apply_tags(&mut registry.tags, &mut stores)?;
     print_result(
         out,
         lane,
@@ -310,10 +387,34 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         None,
         false,
         &notifications,
+        &registry,
     );
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a promotion did (or, in a dry run, would do) in registries.
+struct RegistryWork {
+    copies: Vec<lane_images::Placement>,
+    tags: Vec<lane_images::LaneTag>,
+}
+
+/// The lane's tags for `release`; none when the lane's `require_tag_on` branch does not hold
+/// the source commit (a tag like `prod` must only ever follow the protected branch).
+fn lane_tags_for(
+    lane: &EffectiveLane,
+    release: &Release,
+    on_required_branch: Option<&Result<bool, String>>,
+) -> Result<Vec<lane_images::LaneTag>, CliError> {
+    if matches!(on_required_branch, Some(Ok(false) | Err(_))) {
+        return Ok(Vec::new());
+    }
+    lane_images::lane_tags(lane, release)
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one printer for the three outcomes"
+)]
 fn print_result(
     out: &Output,
     lane: &EffectiveLane,
@@ -322,6 +423,7 @@ fn print_result(
     summary: Option<&[(String, &'static str)]>,
     dry_run: bool,
     notifications: &[Delivery],
+    registry: &RegistryWork,
 ) {
     if out.json {
         let release_json: serde_json::Value =
@@ -334,10 +436,19 @@ fn print_result(
             "gitops_commit": commit,
             "changes": summary.map(|s| s.iter().map(|(p, k)| serde_json::json!({"path": p, "change": k})).collect::<Vec<_>>()),
             "notifications": notifications,
+            "copies": registry.copies,
+            "tags": registry.tags,
         }));
         return;
     }
+    let verb = if dry_run { "would copy" } else { "copied" };
+    for c in &registry.copies {
+        println!("{verb} {}@{} to {}", c.from, c.digest, c.to);
+    }
     if let Some(summary) = summary {
+        for t in &registry.tags {
+            println!("would tag {}:{} ({})", t.repository, t.tag, t.service);
+        }
         println!(
             "would promote {} to {} (release {}):",
             lane.name,
@@ -370,6 +481,16 @@ fn print_result(
             "lane {} already runs release {}: nothing changed, no commit",
             lane.name, release.id
         ),
+    }
+    let moved: Vec<&lane_images::LaneTag> = registry.tags.iter().filter(|t| t.moved).collect();
+    if !moved.is_empty() {
+        let names: std::collections::BTreeSet<&str> =
+            moved.iter().map(|t| t.tag.as_str()).collect();
+        println!(
+            "tagged {} image(s): {}",
+            moved.len(),
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        );
     }
 }
 
@@ -516,7 +637,7 @@ fn candidate(
     lane_repo: &GitopsRepo,
 ) -> Result<Candidate, CliError> {
     if let Some(rev) = &args.commit {
-        return from_commit(file, eff, lane, rev);
+        return from_commit(file, eff, lane, rev, Some(lane_repo));
     }
     if let Some(src) = &args.from {
         let src_lane = super::lanes::lane(eff, src)?;
@@ -601,11 +722,14 @@ fn carry(
     })
 }
 
+/// `lane_repo`, when given and the artifact index lives in the same repository and branch (the
+/// usual `defaults.gitops`), is read instead of fetching that repository a second time.
 fn from_commit(
     file: &IntentFile,
     eff: &EffectiveIntent,
     lane: &EffectiveLane,
     rev: &str,
+    lane_repo: Option<&GitopsRepo>,
 ) -> Result<Candidate, CliError> {
     let repo = source_repo(file)?;
     let (commit, fps) = crate::planning::fingerprints_at(&repo, rev, eff)?;
@@ -615,12 +739,33 @@ fn from_commit(
             "the intent names no GitOps repository for the artifact index",
         )
     })?;
-    let index = GitopsRepo::open(
-        &location.repo,
-        &location.branch,
-        &cache_dir().join("gitops"),
-    )
-    .map_err(|e| gitops_error("cannot read the artifact index", &e))?;
+    let opened;
+    let index = match lane_repo.filter(|_| {
+        lane.gitops.repo.as_deref() == Some(location.repo.as_str())
+            && lane.gitops.branch == location.branch
+    }) {
+        Some(repo) => repo,
+        None => {
+            opened = GitopsRepo::open(
+                &location.repo,
+                &location.branch,
+                &cache_dir().join("gitops"),
+            )
+            .map_err(|e| gitops_error("cannot read the artifact index", &e))?;
+            &opened
+        }
+    };
+    // One handle on the mirror for every service's file (opening it per file dominated a
+    // 500-service promotion).
+    let index_files: BTreeMap<&String, Option<Vec<u8>>> = index
+        .read_head(|view| {
+            lane.services
+                .iter()
+                .map(|s| Ok((s, view.read_file(&index_path(s))?)))
+                .collect::<Result<_, shiplane_gitops::GitopsError>>()
+        })
+        .and_then(|r| r)
+        .map_err(|e| gitops_error("cannot read the artifact index", &e))?;
     let hex = commit.to_hex();
     let mut images = BTreeMap::new();
     let mut missing = Vec::new();
@@ -628,10 +773,8 @@ fn from_commit(
         let fp = fps
             .get(s)
             .ok_or_else(|| CliError::new(EXIT_FAILURE, format!("no fingerprint for `{s}`")))?;
-        let bytes = index
-            .read_file(&index_path(s))
-            .map_err(|e| gitops_error("cannot read the artifact index", &e))?;
-        let idx = ServiceIndex::parse(s, bytes.as_deref())
+        let bytes = index_files.get(s).and_then(Option::as_deref);
+        let idx = ServiceIndex::parse(s, bytes)
             .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))?;
         if let Some(r) = idx.newest(&fp.to_hex()) {
             let reused = r.source_commit != hex;
@@ -649,6 +792,7 @@ fn from_commit(
                         ImageStatus::Published
                     },
                     reused_from: reused.then(|| r.source_commit.clone()),
+                    copied_from: None,
                 },
             );
         } else {
@@ -690,6 +834,6 @@ pub(super) fn images_at_commit(
     lane: &EffectiveLane,
     rev: &str,
 ) -> Result<(String, BTreeMap<String, ReleaseImage>), CliError> {
-    let c = from_commit(file, eff, lane, rev)?;
+    let c = from_commit(file, eff, lane, rev, None)?;
     Ok((c.source_commit, c.images))
 }

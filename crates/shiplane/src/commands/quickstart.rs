@@ -229,6 +229,7 @@ services:
 lanes:
   dev:
     promote: auto
+    tags: ["dev-latest"]
   staging:
     from: dev
     approvals: 1
@@ -236,6 +237,10 @@ lanes:
     from: staging
     version: minor
     approvals: 1
+    tags: ["prod", "{{version}}"]
+retention:
+  keep_newest: 3
+  rollback_window: 2
 "#,
         registry = yaml_string(registry),
         gitops = yaml_string(&format!("file://{}", gitops.display())),
@@ -599,14 +604,12 @@ impl Runner<'_> {
         })?;
         self.step("status", &["status"], ACTOR, status_summary)?;
 
-        let gc = "shiplane registry gc --dry-run";
-        self.announce(gc);
-        self.record(
+        self.step(
             "registry gc",
-            gc.to_owned(),
-            "skipped",
-            "not run: `shiplane registry gc` does not exist yet; it arrives with the \"Registry hygiene\" issue".to_owned(),
-        );
+            &["registry", "gc", "--dry-run"],
+            ACTOR,
+            gc_summary,
+        )?;
 
         let checkout = self.paths.checkout.to_string_lossy().into_owned();
         let gitops = self.paths.gitops.to_string_lossy().into_owned();
@@ -930,6 +933,20 @@ fn promoted(doc: &Value) -> String {
         None => s.push_str(" (nothing changed, no commit)"),
     }
     s
+}
+
+/// What a `registry gc` dry run found.
+fn gc_summary(doc: &Value) -> String {
+    let n = |k: &str| doc[k].as_u64().unwrap_or(0);
+    let repositories = doc["repositories"]
+        .as_array()
+        .map_or(0, |r| r.iter().filter(|r| r["exists"] == true).count());
+    format!(
+        "dry run over {} tag(s) in {repositories} repositories: {} kept, {} would be deleted; every digest a lane runs or may roll back to is kept",
+        n("kept") + n("deleted"),
+        n("kept"),
+        n("deleted"),
+    )
 }
 
 fn status_summary(doc: &Value) -> String {

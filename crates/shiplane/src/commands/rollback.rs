@@ -5,6 +5,7 @@
 //! No promotion policy applies: a rollback goes back to something the lane already ran, and it
 //! is what people reach for during an incident, freeze or not.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -12,8 +13,8 @@ use shiplane_gitops::{CommitMessage, Outcome};
 use shiplane_lane::{LaneState, manifests_dir, release_path, rollback_target, state_path};
 
 use super::lanes::{
-    actor, files_at, gitops_error, history, lane, lane_change, now, now_text, open, read_release,
-    release_at,
+    Desired, actor, files_at, gitops_error, history, lane, lane_change, now, now_text, open,
+    read_release, release_at, write_mode_edits,
 };
 use crate::cli::RollbackArgs;
 use crate::intent_file;
@@ -39,9 +40,15 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
     let release = release_at(&repo, lane, &target.commit)?;
     let base = lane.gitops.path.trim_end_matches('/').to_owned();
 
-    // The lane's files exactly as they were at that release.
-    let mut files = files_at(&repo, &target.commit, &manifests_dir(&base))?;
-    files.extend(files_at(&repo, &target.commit, &format!("{base}/argocd"))?);
+    // The lane's files exactly as they were at that release. In a write mode the team's values
+    // file or kustomization is not restored (it may hold their later edits): its image values
+    // are set to the earlier release's again.
+    let edits = write_mode_edits(&eff, lane, &base, &release.services)?;
+    let mut files = BTreeMap::new();
+    if edits.is_none() {
+        files = files_at(&repo, &target.commit, &manifests_dir(&base))?;
+        files.extend(files_at(&repo, &target.commit, &format!("{base}/argocd"))?);
+    }
     for name in ["release.json", "catalog.json"] {
         let path = format!("{base}/{name}");
         files.insert(
@@ -50,6 +57,14 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
         );
     }
     debug_assert!(files.contains_key(&release_path(&base)));
+    let desired = match edits {
+        Some(edits) => Desired {
+            files,
+            edits,
+            owns_manifests: false,
+        },
+        None => Desired::rendered(files),
+    };
 
     let who = actor().unwrap_or_else(|| "unknown".to_owned());
     let at = now_text(now());
@@ -82,7 +97,7 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
                 state.reason = Some(reason.clone());
                 state.by = Some(who.clone());
                 state.at = Some(at.clone());
-                lane_change(view, &base, &files, Some(&state))
+                lane_change(view, &base, &desired, Some(&state))
             },
             &message,
         )
@@ -109,6 +124,17 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
         ),
         None => Vec::new(),
     };
+    // The lane's moving tags go back with it (the release was admitted when it first entered
+    // the lane). A registry that does not answer must not undo or block a rollback: it is a
+    // warning, and the same rollback run again retries it.
+    let mut tags = super::lane_images::lane_tags(lane, &release).unwrap_or_default();
+    let tag_error =
+        super::lane_images::apply_tags(&mut tags, &mut crate::registry::Stores::default())
+            .err()
+            .map(|e| {
+                eprintln!("warning: {}", e.message);
+                e.message
+            });
     if out.json {
         out.print_json(&serde_json::json!({
             "lane": lane.name,
@@ -118,6 +144,8 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
             "committed": commit.is_some(),
             "gitops_commit": commit,
             "notifications": notifications,
+            "tags": tags,
+            "tags_error": tag_error,
         }));
     } else {
         println!(

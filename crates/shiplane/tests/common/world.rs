@@ -25,7 +25,16 @@ impl World {
     /// repository's path) to the source repository's `main`. `None` when `docker-registry` is
     /// missing (a loud skip; a failure under CI).
     pub fn start(intent: impl Fn(&str, &Path) -> String, files: &[(&str, &str)]) -> Option<World> {
-        let registry = TestRegistry::start(&RegistryConfig::default())?;
+        Self::start_with(&RegistryConfig::default(), intent, files)
+    }
+
+    /// [`World::start`] with a registry configured by `config` (auth, deletion disabled).
+    pub fn start_with(
+        config: &RegistryConfig<'_>,
+        intent: impl Fn(&str, &Path) -> String,
+        files: &[(&str, &str)],
+    ) -> Option<World> {
+        let registry = TestRegistry::start(config)?;
         let tmp = tempfile::tempdir().expect("temp dir");
         let srv = tmp.path().join("srv");
         std::fs::create_dir_all(&srv).expect("mkdir");

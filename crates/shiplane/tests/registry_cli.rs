@@ -1,0 +1,622 @@
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
+//! Registry hygiene end to end against a real `docker-registry`: lane tags put on promotion,
+//! copies into a lane's own registry (another repository, and an oci-layout directory), and
+//! `shiplane registry gc` — the dry run changes nothing, `--execute` deletes only what no lane
+//! references, and a tag pushed onto a planned digest during the run saves it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command as StdCommand;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::world::World;
+use serde_json::Value;
+use shiplane_testkit::registry::have;
+
+impl World {
+    /// Packs `text` into an image, pushes it to `reference` (`HOST/REPO:TAG`).
+    fn push(&self, reference: &str, text: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), text).unwrap();
+        let out = self.shiplane(&[
+            "image",
+            "pack",
+            &dir.path().to_string_lossy(),
+            "--to",
+            reference,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Pushes `text` as `REPO:sha-<HEAD>` and records it with `shiplane publish`.
+    fn publish_to(&self, service: &str, repo: &str, text: &str) -> String {
+        let head = self.source.git(&["rev-parse", "--short=7", "HEAD"]);
+        let reference = format!("{repo}:sha-{head}");
+        self.push(&reference, text);
+        self.ok(&["publish", service, "--image", &reference])["digest"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn gitops_json(&self, path: &str) -> Value {
+        let out = self.git(&["show", &format!("main:{path}")]);
+        assert!(
+            out.status.success(),
+            "{path} missing in the GitOps repository"
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn change(&self, path: &str, text: &str) {
+        self.source.write(path, text);
+        self.source.commit(&format!("change {path}"));
+    }
+}
+
+/// The digest `HOST/REPO:TAG` resolves to in the registry, read with skopeo (an independent
+/// client); `None` when the tag does not exist.
+fn resolve(reference: &str) -> Option<String> {
+    let out = StdCommand::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{reference}"),
+        ])
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("manifest unknown") || err.contains("not found"),
+            "skopeo failed for another reason: {err}"
+        );
+        return None;
+    }
+    Some(format!("sha256:{}", sha256_hex(&out.stdout)))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let mut child = StdCommand::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+}
+
+/// The registry's storage, file by file (path → content), to show a dry run changes nothing.
+fn storage(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn tools() -> bool {
+    if have("skopeo") && have("sha256sum") {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "skopeo is missing under CI: run scripts/install-test-deps.sh"
+    );
+    eprintln!("SKIPPED: skopeo is not installed");
+    false
+}
+
+fn gc_intent(host: &str, gitops: &Path) -> String {
+    format!(
+        r#"version: 1
+project: shop
+defaults:
+  registry: {host}/shop
+  gitops: {{ repo: "file://{gitops}", branch: main }}
+services:
+  api:
+    paths: ["services/api/**"]
+    build: {{ context: services/api }}
+lanes:
+  dev:
+    tags: ["dev-latest"]
+  prod:
+    from: dev
+    version: patch
+    tags: ["prod", "{{version}}"]
+retention:
+  keep_newest: 5
+  keep_tags: ["keep-*"]
+  rollback_window: 1
+"#,
+        gitops = gitops.display()
+    )
+}
+
+/// The issue's walkthrough: three released images, 40 old tags, `keep_newest: 5`, no grace.
+#[test]
+fn gc_keeps_every_referenced_digest_and_deletes_old_tags() {
+    if !tools() {
+        return;
+    }
+    let Some(w) = World::start(gc_intent, &[("services/api/main.py", "v1\n")]) else {
+        return;
+    };
+    let repo = format!("{}/shop/api", w.registry.host());
+
+    // Three releases: dev runs v3 (v2 in its rollback window), prod runs v2 (v1 in its window).
+    let v1 = w.publish_to("api", &repo, "api v1");
+    w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    w.ok(&["promote", "prod", "--from", "dev"]);
+    w.change("services/api/main.py", "v2\n");
+    let v2 = w.publish_to("api", &repo, "api v2");
+    w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    let promoted = w.ok(&["promote", "prod", "--from", "dev"]);
+    w.change("services/api/main.py", "v3\n");
+    let v3 = w.publish_to("api", &repo, "api v3");
+    w.ok(&["promote", "dev", "--commit", "HEAD"]);
+
+    // Lane tags follow the lanes.
+    let version = promoted["release"]["version"].as_str().unwrap().to_owned();
+    assert_eq!(
+        resolve(&format!("{repo}:dev-latest")).as_deref(),
+        Some(v3.as_str())
+    );
+    assert_eq!(
+        resolve(&format!("{repo}:prod")).as_deref(),
+        Some(v2.as_str())
+    );
+    assert_eq!(
+        resolve(&format!("{repo}:{version}")).as_deref(),
+        Some(v2.as_str())
+    );
+    let tags = &promoted["tags"];
+    assert!(
+        tags.as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["tag"] == "prod" && t["moved"] == true),
+        "{tags}"
+    );
+
+    // 40 old tags nothing refers to, and one of them also tagged `keep-this` (kept by pattern).
+    for i in 0..40 {
+        w.push(&format!("{repo}:old-{i:02}"), &format!("old build {i}"));
+    }
+    w.push(&format!("{repo}:keep-this"), "old build 7");
+    let shared = resolve(&format!("{repo}:old-07")).unwrap();
+
+    // The dry run: the plan, and not one byte changed in the registry.
+    let root = w.registry.dir.path().join("storage");
+    let before = storage(&root);
+    let plan = w.ok(&["registry", "gc"]);
+    assert_eq!(
+        storage(&root),
+        before,
+        "a dry run must not change the registry"
+    );
+    assert_eq!(plan["dry_run"], true);
+    let decisions = plan["decisions"].as_array().unwrap();
+    let deleted: Vec<&str> = decisions
+        .iter()
+        .filter(|d| d["action"] == "delete")
+        .map(|d| d["tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(deleted.len(), 39, "{deleted:?}");
+    assert!(deleted.iter().all(|t| t.starts_with("old-")), "{deleted:?}");
+    assert!(
+        !deleted.contains(&"old-07"),
+        "old-07 shares its digest with keep-this"
+    );
+    let why = |tag: &str| -> String {
+        decisions.iter().find(|d| d["tag"] == tag).unwrap()["reasons"][0]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(why("old-07").contains("keep-this"), "{}", why("old-07"));
+    assert!(why("dev-latest").contains("dev"), "{}", why("dev-latest"));
+    let head = w.source.git(&["rev-parse", "--short=7", "HEAD~2"]);
+    assert!(
+        why(&format!("sha-{head}")).contains("prod"),
+        "v1 is in prod's rollback window: {}",
+        why(&format!("sha-{head}"))
+    );
+    let text = w.status(&["registry", "gc"], 0);
+    assert!(text.contains("dry run: nothing was changed"), "{text}");
+
+    // Execute: only the 39 go, each recorded in the audit log.
+    let done = w.ok(&["registry", "gc", "--execute"]);
+    let deletions = done["deletions"].as_array().unwrap();
+    assert_eq!(deletions.len(), 39);
+    assert!(
+        deletions.iter().all(|d| d["outcome"] == "deleted"),
+        "{done}"
+    );
+    for i in (0..40).filter(|i| *i != 7) {
+        assert_eq!(
+            resolve(&format!("{repo}:old-{i:02}")),
+            None,
+            "old-{i:02} survived"
+        );
+    }
+    for digest in [&v1, &v2, &v3, &shared] {
+        assert_eq!(
+            resolve(&format!("{repo}@{digest}")).as_deref(),
+            Some(digest.as_str())
+        );
+    }
+    assert_eq!(
+        resolve(&format!("{repo}:dev-latest")).as_deref(),
+        Some(v3.as_str())
+    );
+    assert_eq!(
+        resolve(&format!("{repo}:prod")).as_deref(),
+        Some(v2.as_str())
+    );
+    assert_eq!(
+        resolve(&format!("{repo}:keep-this")).as_deref(),
+        Some(shared.as_str())
+    );
+
+    let audit = w.git(&["show", "main:registry/audit.jsonl"]);
+    let lines: Vec<Value> = String::from_utf8(audit.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 39);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["actor"] == "alice" && l["repository"] == repo.as_str())
+    );
+    assert!(lines.iter().any(|l| l["tag"] == "old-00"));
+
+    // Again: nothing left to delete, no new audit commit.
+    let again = w.ok(&["registry", "gc", "--execute"]);
+    assert_eq!(again["deleted"], 0);
+    assert_eq!(again["audit_commits"].as_array().unwrap().len(), 0);
+    let _ = w.gitops_json("artifacts/api.json");
+}
+
+/// A forwarding proxy in front of the registry, one request per connection, that runs `hook`
+/// right before it forwards the `nth` request whose request line starts with `trigger`.
+fn proxy(upstream: u16, trigger: String, nth: usize, hook: Arc<dyn Fn() + Send + Sync>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let (trigger, seen, hook) = (trigger.clone(), seen.clone(), hook.clone());
+            std::thread::spawn(move || {
+                let _ = forward(client, upstream, &trigger, &seen, nth, hook.as_ref());
+            });
+        }
+    });
+    port
+}
+
+fn forward(
+    client: TcpStream,
+    upstream: u16,
+    trigger: &str,
+    seen: &AtomicUsize,
+    nth: usize,
+    hook: &(dyn Fn() + Send + Sync),
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut head = String::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if line == "\r\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("connection:") {
+            continue;
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    if head.starts_with(trigger) && seen.fetch_add(1, Ordering::SeqCst) + 1 == nth {
+        hook();
+    }
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    up.write_all(head.as_bytes())?;
+    up.write_all(b"Connection: close\r\n\r\n")?;
+    up.write_all(&body)?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response)?;
+    let mut client = client;
+    client.write_all(&response)?;
+    client.shutdown(std::net::Shutdown::Both)
+}
+
+/// An image pushed during the run, onto a digest the plan deletes, saves that digest: the
+/// repository is listed again right before deleting.
+#[test]
+fn a_tag_pushed_during_gc_saves_its_digest() {
+    if !tools() {
+        return;
+    }
+    let proxy_port = std::sync::OnceLock::<u16>::new();
+    let hook_target = Arc::new(std::sync::Mutex::new(None::<(String, tempfile::TempDir)>));
+    let Some(w) = World::start(
+        |host, gitops| {
+            // Every shiplane request goes through the proxy; the hook pushes directly.
+            let direct: u16 = host.rsplit(':').next().unwrap().parse().unwrap();
+            let target = hook_target.clone();
+            let port = proxy(
+                direct,
+                "GET /v2/shop/api/tags/list".to_owned(),
+                2,
+                Arc::new(move || {
+                    if let Some((reference, dir)) = target.lock().unwrap().as_ref() {
+                        let out = assert_cmd::Command::cargo_bin("shiplane")
+                            .unwrap()
+                            .args(["image", "pack"])
+                            .arg(dir.path())
+                            .args(["--to", reference])
+                            .output()
+                            .unwrap();
+                        assert!(out.status.success());
+                    }
+                }),
+            );
+            proxy_port.set(port).unwrap();
+            gc_intent(&format!("127.0.0.1:{port}"), gitops)
+                .replace("keep_newest: 5", "keep_newest: 1")
+        },
+        &[("services/api/main.py", "v1\n")],
+    ) else {
+        return;
+    };
+    let via_proxy = format!("127.0.0.1:{}/shop/api", proxy_port.get().unwrap());
+    let direct = format!("{}/shop/api", w.registry.host());
+    let v1 = w.publish_to("api", &via_proxy, "api v1");
+    w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    w.push(&format!("{direct}:old-a"), "old a");
+    w.push(&format!("{direct}:old-b"), "old b");
+    let a = resolve(&format!("{direct}:old-a")).unwrap();
+
+    // During the run, right before the repository is listed again, `late` lands on old-a's
+    // digest.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "old a").unwrap();
+    *hook_target.lock().unwrap() = Some((format!("{direct}:late"), dir));
+
+    let done = w.ok(&["registry", "gc", "--execute"]);
+    let deletions = done["deletions"].as_array().unwrap();
+    let skipped: Vec<&Value> = deletions
+        .iter()
+        .filter(|d| d["outcome"] == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{done}");
+    assert_eq!(skipped[0]["digest"], a.as_str());
+    assert!(
+        skipped[0]["why"].as_str().unwrap().contains("late"),
+        "{done}"
+    );
+    assert_eq!(
+        resolve(&format!("{direct}:late")).as_deref(),
+        Some(a.as_str())
+    );
+    assert_eq!(
+        resolve(&format!("{direct}:old-a")).as_deref(),
+        Some(a.as_str())
+    );
+    assert_eq!(resolve(&format!("{direct}:old-b")), None);
+    assert_eq!(
+        resolve(&format!("{direct}@{v1}")).as_deref(),
+        Some(v1.as_str())
+    );
+}
+
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A lane whose registry differs from where images are published gets digest-preserving
+/// copies: another repository of the registry (blobs mounted), and an oci-layout directory.
+#[test]
+fn promotion_copies_into_the_lane_registry() {
+    if !tools() {
+        return;
+    }
+    // Lower case: the path becomes part of the image repository the lane renders.
+    let layout = RemoveOnDrop(std::env::temp_dir().join(format!(
+        "shiplane-archive-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )));
+    let layout_dir = layout.0.join("archive");
+    let Some(w) = World::start(
+        |host, gitops| {
+            format!(
+                r#"version: 1
+project: shop
+defaults:
+  registry: "{host}/{{lane.registry_project}}"
+  gitops: {{ repo: "file://{gitops}", branch: main }}
+services:
+  api:
+    paths: ["services/api/**"]
+    build: {{ context: services/api }}
+lanes:
+  dev:
+    vars: {{ registry_project: dev }}
+    tags: ["dev-latest"]
+  prod:
+    from: dev
+    version: minor
+    vars: {{ registry_project: prod }}
+    tags: ["prod", "{{version}}"]
+  archive:
+    from: prod
+    registry: "oci-layout:{layout}:archive"
+    tags: ["archived"]
+"#,
+                gitops = gitops.display(),
+                layout = layout_dir.display(),
+            )
+        },
+        &[("services/api/main.py", "v1\n")],
+    ) else {
+        return;
+    };
+    let host = w.registry.host();
+    let digest = w.publish_to("api", &format!("{host}/dev/api"), "api v1");
+    let dev = w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    assert_eq!(dev["copies"].as_array().unwrap().len(), 0, "{dev}");
+
+    let dry = w.ok(&["promote", "prod", "--from", "dev", "--dry-run"]);
+    assert_eq!(dry["copies"][0]["to"], format!("{host}/prod/api"));
+    assert_eq!(
+        resolve(&format!("{host}/prod/api@{digest}")),
+        None,
+        "a dry run copies nothing"
+    );
+
+    let prod = w.ok(&["promote", "prod", "--from", "dev"]);
+    assert_eq!(prod["copies"][0]["from"], format!("{host}/dev/api"));
+    let release = w.gitops_json("lanes/prod/release.json");
+    let api = &release["services"]["api"];
+    assert_eq!(api["repository"], format!("{host}/prod/api"));
+    assert_eq!(api["copied_from"], format!("{host}/dev/api"));
+    assert_eq!(api["digest"], digest.as_str());
+    assert_eq!(
+        w.gitops_json("lanes/prod/catalog.json")["services"]["api"]["image"],
+        format!("{host}/prod/api")
+    );
+    assert_eq!(
+        resolve(&format!("{host}/prod/api@{digest}")).as_deref(),
+        Some(digest.as_str())
+    );
+    assert_eq!(
+        resolve(&format!("{host}/prod/api:prod")).as_deref(),
+        Some(digest.as_str())
+    );
+    // The release keeps its identity across the copy: dev's release is prod's release.
+    assert_eq!(release["id"], w.gitops_json("lanes/dev/release.json")["id"]);
+
+    // Into an OCI layout, read back by skopeo.
+    let archive = w.ok(&["promote", "archive", "--from", "prod"]);
+    assert_eq!(archive["copies"].as_array().unwrap().len(), 1, "{archive}");
+    let out = StdCommand::new("skopeo")
+        .args(["inspect", "--raw"])
+        .arg(format!("oci:{}:archive/api:archived", layout_dir.display()))
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(format!("sha256:{}", sha256_hex(&out.stdout)), digest);
+}
+
+/// A registry that refuses deletion: a clear message, exit 1, and nothing recorded as deleted.
+#[test]
+fn a_registry_that_refuses_deletion_says_so() {
+    if !tools() {
+        return;
+    }
+    let config = shiplane_testkit::registry::RegistryConfig {
+        no_delete: true,
+        ..Default::default()
+    };
+    let Some(w) = World::start_with(&config, gc_intent, &[("services/api/main.py", "v1\n")]) else {
+        return;
+    };
+    let repo = format!("{}/shop/api", w.registry.host());
+    w.publish_to("api", &repo, "api v1");
+    w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    for i in 0..7 {
+        w.push(&format!("{repo}:old-{i}"), &format!("old {i}"));
+    }
+    let plan = w.ok(&["registry", "gc"]);
+    assert_eq!(plan["deleted"], 7 - 5 + 2, "{plan}");
+    let text = w.status(&["registry", "gc", "--execute"], 1);
+    assert!(text.contains("does not allow deleting manifests"), "{text}");
+    assert!(text.contains("REGISTRY_STORAGE_DELETE_ENABLED"), "{text}");
+    let audit = w.git(&["show", "main:registry/audit.jsonl"]);
+    assert!(!audit.status.success(), "nothing was deleted, so nothing is recorded");
+    for i in 0..7 {
+        assert!(resolve(&format!("{repo}:old-{i}")).is_some());
+    }
+}
+
+/// A registry that refuses listing (wrong credentials): no plan, a message naming the
+/// repository and what to do, and the password nowhere in the output.
+#[test]
+fn a_registry_that_refuses_listing_gives_no_plan() {
+    if !tools() || !have("htpasswd") {
+        return;
+    }
+    let config = shiplane_testkit::registry::RegistryConfig {
+        auth: Some(("ci", "s3cret-pass")),
+        ..Default::default()
+    };
+    let Some(w) = World::start_with(&config, gc_intent, &[("services/api/main.py", "v1\n")]) else {
+        return;
+    };
+    let out = w.shiplane_with(
+        &["registry", "gc"],
+        &[
+            ("SHIPLANE_REGISTRY_USERNAME", "ci"),
+            ("SHIPLANE_REGISTRY_PASSWORD", "wrong-password"),
+        ],
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!("cannot list the tags of {}/shop/api", w.registry.host())),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-password"), "{text}");
+    assert!(!text.contains("IMAGE"), "no plan table: {text}");
+}
