@@ -580,7 +580,10 @@ fn a_registry_that_refuses_deletion_says_so() {
     assert!(text.contains("does not allow deleting manifests"), "{text}");
     assert!(text.contains("REGISTRY_STORAGE_DELETE_ENABLED"), "{text}");
     let audit = w.git(&["show", "main:registry/audit.jsonl"]);
-    assert!(!audit.status.success(), "nothing was deleted, so nothing is recorded");
+    assert!(
+        !audit.status.success(),
+        "nothing was deleted, so nothing is recorded"
+    );
     for i in 0..7 {
         assert!(resolve(&format!("{repo}:old-{i}")).is_some());
     }
@@ -614,9 +617,146 @@ fn a_registry_that_refuses_listing_gives_no_plan() {
     );
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
-        text.contains(&format!("cannot list the tags of {}/shop/api", w.registry.host())),
+        text.contains(&format!(
+            "cannot list the tags of {}/shop/api",
+            w.registry.host()
+        )),
         "{text}"
     );
     assert!(!text.contains("wrong-password"), "{text}");
     assert!(!text.contains("IMAGE"), "no plan table: {text}");
+}
+
+/// Hundreds of tags on a real registry, some sharing digests, some on released digests: after
+/// `--execute` the registry holds exactly the tags the plan kept, every referenced digest
+/// resolves, and every `keep_tags`/semver tag is still there.
+#[test]
+fn gc_over_hundreds_of_tags_leaves_exactly_what_the_plan_keeps() {
+    use shiplane_registry::{
+        ClientOptions, Digest, PackOptions, RegistryClient, TreeEntry, TreeEntryKind, pack_entries,
+        push_image, retag,
+    };
+    if !tools() {
+        return;
+    }
+    let Some(w) = World::start(
+        |host, gitops| {
+            gc_intent(host, gitops).replace(
+                "  keep_newest: 5\n  keep_tags: [\"keep-*\"]\n  rollback_window: 1\n",
+                "  keep_newest: 20\n  keep_tags: [\"rel-*\"]\n  keep_semver: true\n  rollback_window: 1\n",
+            )
+        },
+        &[("services/api/main.py", "v1\n")],
+    ) else {
+        return;
+    };
+    let host = w.registry.host();
+    let repo = format!("{host}/shop/api");
+    let v1 = w.publish_to("api", &repo, "api v1");
+    w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    w.ok(&["promote", "prod", "--from", "dev"]);
+    w.change("services/api/main.py", "v2\n");
+    let v2 = w.publish_to("api", &repo, "api v2");
+    w.ok(&["promote", "dev", "--commit", "HEAD"]);
+
+    // 300 tags in process: 240 distinct images, 60 tags sharing them, a few on released digests.
+    let client = RegistryClient::new(&host, ClientOptions::default()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for i in 0..300u32 {
+            let tag = match i {
+                i if i % 25 == 0 => format!("rel-{i}"),
+                i if i % 40 == 1 => format!("v1.{i}.0"),
+                i => format!("sha-{i:04}"),
+            };
+            let entries = vec![TreeEntry {
+                path: "build.txt".to_owned(),
+                mode: 0o644,
+                kind: TreeEntryKind::File(format!("build {}", i % 240).into_bytes()),
+            }];
+            let packed = pack_entries(entries, &PackOptions::default()).unwrap();
+            push_image(&client, "shop/api", &tag, &packed)
+                .await
+                .unwrap();
+        }
+        for (digest, tag) in [(&v1, "old-ref-1"), (&v2, "old-ref-2")] {
+            retag(&client, "shop/api", &Digest::parse(digest).unwrap(), tag)
+                .await
+                .unwrap();
+        }
+    });
+
+    let plan = w.ok(&["registry", "gc"]);
+    let decisions = plan["decisions"].as_array().unwrap();
+    assert!(decisions.len() > 300, "{}", decisions.len());
+    let kept: BTreeMap<String, String> = decisions
+        .iter()
+        .filter(|d| d["action"] == "keep")
+        .map(|d| {
+            (
+                d["tag"].as_str().unwrap().to_owned(),
+                d["digest"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let deleted = decisions.iter().filter(|d| d["action"] == "delete").count();
+    assert!(
+        deleted > 150,
+        "the rules leave most sha- tags deletable: {deleted}"
+    );
+    for d in decisions {
+        let (tag, digest) = (d["tag"].as_str().unwrap(), d["digest"].as_str().unwrap());
+        let must_keep = tag.starts_with("rel-")
+            || tag.starts_with("v1.")
+            || digest == v1
+            || digest == v2
+            || tag == "old-ref-1"
+            || tag == "old-ref-2";
+        if must_keep {
+            assert_eq!(d["action"], "keep", "{d}");
+        }
+    }
+
+    w.ok(&["registry", "gc", "--execute"]);
+    // What is left, listed by an independent client, is exactly what the plan kept.
+    let out = StdCommand::new("skopeo")
+        .args([
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{repo}"),
+        ])
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut left: Vec<&str> = listed["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    left.sort_unstable();
+    assert_eq!(left, kept.keys().map(String::as_str).collect::<Vec<_>>());
+    for digest in [&v1, &v2] {
+        assert_eq!(
+            resolve(&format!("{repo}@{digest}")).as_deref(),
+            Some(digest.as_str())
+        );
+    }
+    // Spot-check that kept tags still point where they did.
+    for (tag, digest) in kept.iter().step_by(7) {
+        assert_eq!(
+            resolve(&format!("{repo}:{tag}")).as_deref(),
+            Some(digest.as_str()),
+            "{tag}"
+        );
+    }
 }
