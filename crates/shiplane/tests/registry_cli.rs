@@ -760,3 +760,54 @@ fn gc_over_hundreds_of_tags_leaves_exactly_what_the_plan_keeps() {
         );
     }
 }
+
+/// Under a grace period, an artifact published but never promoted survives (the index dates
+/// it), and so do tags whose age nothing tells; `--service` narrows the run to one service.
+#[test]
+fn grace_keeps_young_artifacts_and_tags_of_unknown_age() {
+    if !tools() {
+        return;
+    }
+    let Some(w) = World::start(
+        |host, gitops| {
+            gc_intent(host, gitops)
+                .replace("  keep_newest: 5\n", "  keep_newest: 1\n  grace: 1d\n")
+                .replace(
+                    "services:\n",
+                    "services:\n  web:\n    paths: [\"apps/web/**\"]\n    build: { context: apps/web }\n",
+                )
+        },
+        &[
+            ("services/api/main.py", "v1\n"),
+            ("apps/web/index.html", "web\n"),
+        ],
+    ) else {
+        return;
+    };
+    let repo = format!("{}/shop/api", w.registry.host());
+    let young = w.publish_to("api", &repo, "api v1");
+    for i in 0..3 {
+        w.push(&format!("{repo}:old-{i}"), &format!("old {i}"));
+    }
+    w.push(&format!("{}/shop/web:old", w.registry.host()), "web old");
+
+    let plan = w.ok(&["registry", "gc", "--service", "api"]);
+    let repositories: Vec<&str> = plan["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["repository"].as_str().unwrap())
+        .collect();
+    assert_eq!(repositories, [repo.as_str()], "only api's repository");
+    assert_eq!(plan["deleted"], 0, "{plan}");
+    for d in plan["decisions"].as_array().unwrap() {
+        let why = d["reasons"][0].as_str().unwrap();
+        if d["digest"] == young.as_str() {
+            assert!(why.contains("within grace"), "{d}");
+        } else {
+            assert!(why.contains("age unknown"), "{d}");
+        }
+    }
+    let text = w.status(&["registry", "gc", "--service", "nope"], 2);
+    assert!(text.contains("`nope` is not a service"), "{text}");
+}
