@@ -342,7 +342,9 @@ impl GitopsRepo {
     /// the mirror. [`GitopsRepo::read_file`] opens the mirror on every call, which for hundreds
     /// of files (one artifact index file per service) costs more than the reads themselves.
     pub fn read_head<R>(&self, read: impl FnOnce(&TreeView<'_>) -> R) -> Result<R, GitopsError> {
-        let repo = self.objects()?;
+        let mut repo = self.objects()?;
+        // Every lookup walks from the root: keep the trees on the way decoded.
+        repo.object_cache_size_if_unset(8 * 1024 * 1024);
         Ok(read(&self.view(&repo)?))
     }
 
