@@ -68,18 +68,6 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::rfc3339;
-
-    #[test]
-    fn formats_utc_times() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_370_645), "2026-11-22T18:04:05Z");
-    }
-}
-
 /// With `SHIPLANE_TIMING=1`, prints `timing: <ms since the first call> <what>` on stderr: where a
 /// command spends its time (used to find the cost of a no-change promotion). Otherwise nothing.
 pub fn timing(what: &str) {
@@ -94,5 +82,17 @@ pub fn timing(what: &str) {
             "timing: {:>8.1} ms  {what}",
             start.elapsed().as_secs_f64() * 1e3
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_370_645), "2026-11-22T18:04:05Z");
     }
 }

@@ -582,3 +582,532 @@ fn promote_and_roll_back_over_git_daemon() {
             .contains("replicas: 0")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Write modes, policy end to end, concurrent promotions.
+
+/// The three services' source files every world below starts with.
+const SOURCES: [(&str, &str); 3] = [
+    ("services/api/main.py", "print('api v1')\n"),
+    ("apps/web/index.html", "<h1>web</h1>\n"),
+    ("services/worker/main.py", "print('worker')\n"),
+];
+
+/// An intent with the three services and the given `lanes:` block (indented by four).
+fn intent_with_lanes(host: &str, gitops: &Path, lanes: &str) -> String {
+    format!(
+        r#"version: 1
+project: shop
+defaults:
+  registry: {host}/shop
+  gitops: {{ repo: "file://{}", branch: main }}
+services:
+  api:
+    paths: ["services/api/**"]
+    build: {{ context: services/api }}
+    run: {{ port: 8000, health: {{ path: /healthz }} }}
+  web:
+    paths: ["apps/web/**"]
+    build: {{ context: apps/web }}
+    run: {{ port: 3000 }}
+  worker:
+    paths: ["services/worker/**"]
+    build: {{ context: services/worker }}
+lanes:
+{lanes}"#,
+        gitops.display()
+    )
+}
+
+/// Commits `files` to the GitOps repository's `main` by hand, as a team member would (a clone,
+/// a commit, a push), on top of whatever Shiplane wrote.
+fn commit_by_hand(w: &World, files: &[(&str, &str)], message: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = StdCommand::new("git")
+            .current_dir(dir.path())
+            .args(["-c", "user.name=Team", "-c", "user.email=team@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["clone", "-q", &w.gitops_url(), "."]);
+    for (path, text) in files {
+        let target = dir.path().join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, text).unwrap();
+    }
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", message]);
+    git(&["push", "-q", "origin", "HEAD:refs/heads/main"]);
+}
+
+/// `text` with `from` replaced by `to`, asserting `from` occurs exactly once.
+fn swap(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "`{from}` in:\n{text}");
+    text.replace(from, to)
+}
+
+/// (repository, tag, digest) of `service` in a lane's `release.json`.
+fn image_of(release: &Value, service: &str) -> (String, String, String) {
+    let i = &release["services"][service];
+    let s = |k: &str| i[k].as_str().unwrap().to_owned();
+    (s("repository"), s("tag"), s("digest"))
+}
+
+const TEAM_VALUES: &str = r#"# Values for the shop chart, kept by the platform team.
+# Shiplane only sets image keys.
+
+global:
+  imagePullSecrets: [regcred]   # flow list, untouched
+
+api:
+  replicas: 2 # two for the demo
+  image:
+    # where the image lives
+    repository: "registry.example.com/old/api"   # double-quoted on purpose
+    tag: 'old'  # single-quoted
+    digest:
+    pullPolicy: IfNotPresent
+
+web:
+  image: { repository: registry.example.com/old/web, tag: v1, digest: "" }
+  env:
+    - name: A
+      value: "1"
+
+worker:
+  image:
+    repository: registry.example.com/old/worker
+    tag: v1
+# trailing comment
+"#;
+
+const TEAM_KUSTOMIZATION: &str = r#"# Staging overlay: the team's base plus a patch.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../../base   # the team's base
+namespace: shop-staging
+images:
+  # api keeps the tag the team pinned; Shiplane adds the digest
+  - name: api
+    newName: registry.example.com/old/api
+    newTag: "1.0"
+  - name: web   # web's entry
+    newName: registry.example.com/old/web
+    digest: sha256:0000000000000000000000000000000000000000000000000000000000000000
+# end of the team's images
+"#;
+
+/// The team's values file with `api`, `web` and `worker` set to the images of `release`.
+fn values_for(release: &Value) -> String {
+    let (ar, at, ad) = image_of(release, "api");
+    let (wr, wt, wd) = image_of(release, "web");
+    let (kr, kt, kd) = image_of(release, "worker");
+    let v = swap(
+        TEAM_VALUES,
+        r#"repository: "registry.example.com/old/api""#,
+        &format!(r#"repository: "{ar}""#),
+    );
+    let v = swap(&v, "tag: 'old'", &format!("tag: '{at}'"));
+    let v = swap(
+        &v,
+        "    digest:\n    pullPolicy",
+        &format!("    digest: {ad}\n    pullPolicy"),
+    );
+    let v = swap(
+        &v,
+        r#"{ repository: registry.example.com/old/web, tag: v1, digest: "" }"#,
+        &format!(r#"{{ repository: {wr}, tag: {wt}, digest: "{wd}" }}"#),
+    );
+    swap(
+        &v,
+        "    repository: registry.example.com/old/worker\n    tag: v1\n",
+        &format!("    repository: {kr}\n    tag: {kt}\n    digest: {kd}\n"),
+    )
+}
+
+#[test]
+fn write_modes_set_only_the_image_values_in_the_teams_files() {
+    let lanes = r#"  dev:
+    write: { helm-values: { file: values.yaml } }
+  staging:
+    write: { kustomize-images: { file: kustomization.yaml } }
+  prod:
+    write:
+      helm-values:
+        file: "charts/{service}/values.yaml"
+        repository: image.repository
+        tag: image.tag
+        digest: image.digest
+"#;
+    let Some(w) = World::start(|host, g| intent_with_lanes(host, g, lanes), &SOURCES) else {
+        return;
+    };
+    commit_by_hand(
+        &w,
+        &[
+            ("lanes/dev/values.yaml", TEAM_VALUES),
+            ("lanes/staging/kustomization.yaml", TEAM_KUSTOMIZATION),
+        ],
+        "the team's values and overlay",
+    );
+    let first: Vec<String> = SERVICES
+        .iter()
+        .map(|s| w.publish(s, &format!("{s} v1")))
+        .collect();
+
+    // helm-values: the values file is the team's file with exactly the image values set (the
+    // comments, quoting, flow mappings and unrelated keys byte for byte); no manifests.
+    let dev = w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    assert_eq!(dev["committed"], true);
+    let release = w.json("lanes/dev/release.json");
+    assert_eq!(image_of(&release, "api").2, first[0]);
+    assert_eq!(w.file("lanes/dev/values.yaml"), values_for(&release));
+    assert_eq!(
+        w.json("lanes/dev/catalog.json")["services"]["web"]["digest"],
+        first[1].as_str()
+    );
+    let tree = String::from_utf8(
+        w.git(&["ls-tree", "-r", "--name-only", "main", "lanes/dev"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        tree.lines().collect::<Vec<_>>(),
+        [
+            "lanes/dev/catalog.json",
+            "lanes/dev/release.json",
+            "lanes/dev/values.yaml"
+        ],
+        "no rendered manifests in a helm-values lane"
+    );
+    // Nothing new: no commit.
+    let count = w.commits().len();
+    assert_eq!(
+        w.ok(&["promote", "dev", "--commit", "HEAD"])["committed"],
+        false
+    );
+    assert_eq!(w.commits().len(), count);
+
+    // kustomize-images: entries found by the service's name get `newName` and `digest`; a
+    // missing entry is appended; everything else stays.
+    w.ok(&["promote", "staging", "--commit", "HEAD"]);
+    let release = w.json("lanes/staging/release.json");
+    let (ar, _, ad) = image_of(&release, "api");
+    let (wr, _, wd) = image_of(&release, "web");
+    let (kr, _, kd) = image_of(&release, "worker");
+    let overlay = swap(
+        TEAM_KUSTOMIZATION,
+        "    newName: registry.example.com/old/api\n    newTag: \"1.0\"\n",
+        &format!("    newName: {ar}\n    newTag: \"1.0\"\n    digest: {ad}\n"),
+    );
+    let overlay = swap(
+        &overlay,
+        "    newName: registry.example.com/old/web\n    digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
+        &format!(
+            "    newName: {wr}\n    digest: {wd}\n  - name: worker\n    newName: {kr}\n    digest: {kd}\n"
+        ),
+    );
+    assert_eq!(w.file("lanes/staging/kustomization.yaml"), overlay);
+
+    // A team member edits the values file; the next promotion keeps the edit, and so does a
+    // rollback (which sets the earlier release's images, it does not restore the old file).
+    let edited = swap(
+        &w.file("lanes/dev/values.yaml"),
+        "replicas: 2 # two for the demo",
+        "replicas: 3 # three since the load test",
+    );
+    commit_by_hand(&w, &[("lanes/dev/values.yaml", &edited)], "three replicas");
+    change(&w, "services/api/main.py", "print('api v2')\n");
+    let api2 = w.publish("api", "api v2");
+    w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    let release2 = w.json("lanes/dev/release.json");
+    assert_eq!(image_of(&release2, "api").2, api2);
+    let values2 = w.file("lanes/dev/values.yaml");
+    assert_eq!(
+        values2,
+        swap(
+            &values_for(&release2),
+            "replicas: 2 # two for the demo",
+            "replicas: 3 # three since the load test"
+        )
+    );
+    w.ok(&["rollback", "dev"]);
+    let back = w.json("lanes/dev/release.json");
+    assert_eq!(image_of(&back, "api").2, first[0]);
+    assert_eq!(
+        w.file("lanes/dev/values.yaml"),
+        swap(
+            &values_for(&back),
+            "replicas: 2 # two for the demo",
+            "replicas: 3 # three since the load test"
+        )
+    );
+    assert_eq!(w.json("lanes/dev/state.json")["held"], true);
+    // Shiplane does not own the replica counts of a write-mode lane.
+    let refused = w.status(&["hibernate", "dev"], 2);
+    assert!(refused.contains("helm-values"), "{refused}");
+
+    // A missing file: exit 1, naming the file to create; nothing is written.
+    let count = w.commits().len();
+    let missing = w.status(&["promote", "prod", "--commit", "HEAD"], 1);
+    assert!(
+        missing.contains("lanes/prod/charts/api/values.yaml") && missing.contains("create"),
+        "{missing}"
+    );
+    assert_eq!(w.commits().len(), count);
+
+    // A value the splice cannot change safely (an anchor): refused, the remote untouched.
+    let chart_values = |tag: &str| {
+        format!(
+            "# chart values\nimage:\n  repository: registry.example.com/old\n  tag: {tag}  # pinned\n  digest: \"\"\nreplicas: 1\n"
+        )
+    };
+    let plain = chart_values("v1");
+    let anchored = chart_values("&t v1");
+    commit_by_hand(
+        &w,
+        &[
+            ("lanes/prod/charts/api/values.yaml", &plain),
+            ("lanes/prod/charts/web/values.yaml", &plain),
+            ("lanes/prod/charts/worker/values.yaml", &anchored),
+        ],
+        "prod charts",
+    );
+    let count = w.commits().len();
+    let refused = w.status(&["promote", "prod", "--commit", "HEAD"], 1);
+    assert!(
+        refused.contains("lanes/prod/charts/worker/values.yaml") && refused.contains("anchor"),
+        "{refused}"
+    );
+    assert_eq!(w.commits().len(), count);
+    assert_eq!(w.file("lanes/prod/charts/api/values.yaml"), plain);
+    assert!(
+        !w.git(&["cat-file", "-e", "main:lanes/prod/release.json"])
+            .status
+            .success()
+    );
+
+    // Fixed by hand: every service's own file gets its image, under the lane's key paths.
+    commit_by_hand(
+        &w,
+        &[("lanes/prod/charts/worker/values.yaml", &plain)],
+        "no anchor",
+    );
+    w.ok(&["promote", "prod", "--commit", "HEAD"]);
+    let release = w.json("lanes/prod/release.json");
+    for s in SERVICES {
+        let (repository, tag, digest) = image_of(&release, s);
+        let want = swap(
+            &swap(
+                &swap(
+                    &plain,
+                    "repository: registry.example.com/old",
+                    &format!("repository: {repository}"),
+                ),
+                "tag: v1  # pinned",
+                &format!("tag: {tag}  # pinned"),
+            ),
+            "digest: \"\"",
+            &format!("digest: \"{digest}\""),
+        );
+        assert_eq!(
+            w.file(&format!("lanes/prod/charts/{s}/values.yaml")),
+            want,
+            "{s}"
+        );
+    }
+}
+
+/// Two weekly windows that together cover every minute of the week: the first is everything
+/// but Monday 00:00 UTC, the second covers that minute.
+const ALWAYS_FROZEN: [&str; 2] = ["Mon 00:01 - Mon 00:00 UTC", "Sun 23:59 - Mon 00:02 UTC"];
+
+#[test]
+fn freeze_window_refuses_and_an_override_with_a_reason_is_recorded() {
+    let lanes = format!(
+        "  prod:\n    freeze: [\"{}\", \"{}\"]\n",
+        ALWAYS_FROZEN[0], ALWAYS_FROZEN[1]
+    );
+    let Some(w) = World::start(|host, g| intent_with_lanes(host, g, &lanes), &SOURCES) else {
+        return;
+    };
+    for s in SERVICES {
+        w.publish(s, &format!("{s} v1"));
+    }
+    let n = w.commits().len();
+    let refused = w.status(&["promote", "prod", "--commit", "HEAD"], 3);
+    assert!(refused.contains("[freeze]"), "{refused}");
+    assert!(
+        ALWAYS_FROZEN
+            .iter()
+            .any(|win| refused.contains(&format!("inside the freeze window `{win}`"))),
+        "the refusal names the window: {refused}"
+    );
+    assert!(refused.contains("--override-freeze"), "{refused}");
+    assert_eq!(w.commits().len(), n, "a refusal writes nothing");
+    assert!(
+        !w.git(&["cat-file", "-e", "main:lanes/prod/release.json"])
+            .status
+            .success()
+    );
+
+    // An override needs a reason (a usage error without one, still nothing written).
+    w.status(
+        &["promote", "prod", "--commit", "HEAD", "--override-freeze"],
+        2,
+    );
+    assert_eq!(w.commits().len(), n);
+
+    let out = w.ok(&[
+        "promote",
+        "prod",
+        "--commit",
+        "HEAD",
+        "--override-freeze",
+        "--reason",
+        "hotfix for INC-42",
+    ]);
+    assert_eq!(out["committed"], true);
+    assert_eq!(w.commits().len(), n + 1);
+    let release = w.json("lanes/prod/release.json");
+    assert_eq!(
+        release["overrides"],
+        serde_json::json!([{ "what": "freeze", "reason": "hotfix for INC-42", "by": "alice" }])
+    );
+    assert_eq!(
+        release["source_commit"],
+        w.source.git(&["rev-parse", "HEAD"]).trim()
+    );
+}
+
+#[test]
+fn require_tag_on_refuses_a_commit_off_the_branch_and_takes_one_on_it() {
+    let lanes = "  prod:\n    require_tag_on: main\n";
+    let Some(w) = World::start(|host, g| intent_with_lanes(host, g, lanes), &SOURCES) else {
+        return;
+    };
+    for s in SERVICES {
+        w.publish(s, &format!("{s} v1"));
+    }
+    let on_main = w.source.git(&["rev-parse", "HEAD"]).trim().to_owned();
+
+    // A commit on a feature branch, its image published: refused, nothing written.
+    w.source.git(&["checkout", "-q", "-b", "feature"]);
+    change(&w, "services/api/main.py", "print('api from a branch')\n");
+    w.publish("api", "api from a branch");
+    let off_main = w.source.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let n = w.commits().len();
+    let refused = w.status(&["promote", "prod", "--commit", &off_main], 3);
+    assert!(
+        refused.contains("[require_tag_on]") && refused.contains("`main`"),
+        "{refused}"
+    );
+    assert_eq!(w.commits().len(), n);
+    assert!(
+        !w.git(&["cat-file", "-e", "main:lanes/prod/release.json"])
+            .status
+            .success()
+    );
+
+    // The commit on main goes in.
+    let out = w.ok(&["promote", "prod", "--commit", &on_main]);
+    assert_eq!(out["committed"], true);
+    let release = w.json("lanes/prod/release.json");
+    assert_eq!(release["source_commit"], on_main.as_str());
+    assert_eq!(w.commits().len(), n + 1);
+
+    // Once the branch is merged, its commit is on main and is accepted.
+    w.source.git(&["checkout", "-q", "main"]);
+    w.source.git(&["merge", "-q", "--ff-only", "feature"]);
+    w.ok(&["promote", "prod", "--commit", &off_main]);
+    assert_eq!(
+        w.json("lanes/prod/release.json")["source_commit"],
+        off_main.as_str()
+    );
+}
+
+#[test]
+fn two_processes_promoting_two_lanes_of_one_repository_both_land() {
+    let lanes = "  dev: {}\n  qa: {}\n";
+    let Some(w) = World::start(|host, g| intent_with_lanes(host, g, lanes), &SOURCES) else {
+        return;
+    };
+    let digests: Vec<String> = SERVICES
+        .iter()
+        .map(|s| w.publish(s, &format!("{s} v1")))
+        .collect();
+    let before = w.commits().len();
+
+    // Started together, sharing the GitOps mirror cache like two jobs on one runner: one of
+    // the pushes loses the race, fetches, recomputes its change on the new head and retries.
+    let spawn = |lane: &str| {
+        StdCommand::new(assert_cmd::cargo::cargo_bin("shiplane"))
+            .current_dir(w.source.path())
+            .env("SHIPLANE_CACHE_DIR", w.cache.path())
+            .env("SHIPLANE_ACTOR", "alice")
+            .env_remove("SHIPLANE_INTENT")
+            .args(["promote", lane, "--commit", "HEAD", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children = [spawn("dev"), spawn("qa")];
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["committed"], true, "{doc}");
+    }
+
+    let commits = w.commits();
+    assert_eq!(commits.len(), before + 2, "one promotion commit per lane");
+    let subjects = String::from_utf8(
+        w.git(&["log", "--format=%s", &format!("-{}", 2), "main"])
+            .stdout,
+    )
+    .unwrap();
+    let mut subjects: Vec<&str> = subjects
+        .lines()
+        .map(|s| s.split(" to ").next().unwrap())
+        .collect();
+    subjects.sort_unstable();
+    assert_eq!(subjects, ["Promote dev", "Promote qa"]);
+    for lane in ["dev", "qa"] {
+        for (i, (s, d)) in w.digests(lane).iter().enumerate() {
+            assert_eq!(d, &digests[i], "{lane} {s}");
+        }
+        let deployment = w.file(&format!("lanes/{lane}/manifests/api/deployment.yaml"));
+        assert!(deployment.contains(&digests[0]), "{deployment}");
+    }
+    // Each commit touches only its own lane.
+    for c in &commits[..2] {
+        let body = String::from_utf8(w.git(&["show", "-s", "--format=%B", c]).stdout).unwrap();
+        let lane = body
+            .lines()
+            .find_map(|l| l.strip_prefix("Shiplane-Lane: "))
+            .unwrap();
+        let files =
+            String::from_utf8(w.git(&["show", "--name-only", "--format=", c]).stdout).unwrap();
+        assert!(
+            files
+                .lines()
+                .filter(|l| !l.is_empty())
+                .all(|f| f.starts_with(&format!("lanes/{lane}/"))),
+            "{c}: {files}"
+        );
+    }
+}

@@ -253,9 +253,10 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         },
     };
     let hibernated = state.is_hibernated(lane.hibernate);
-    let mut files = match unchanged {
-        true => None,
-        false => Some(desired_files(&eff, lane, &release, hibernated)?),
+    let mut files = if unchanged {
+        None
+    } else {
+        Some(desired_files(&eff, lane, &release, hibernated)?)
     };
     crate::support::timing("rendered");
     // A re-render of the same release that changes the lane's files records the intent they
@@ -740,20 +741,19 @@ fn from_commit(
         )
     })?;
     let opened;
-    let index = match lane_repo.filter(|_| {
+    let index = if let Some(repo) = lane_repo.filter(|_| {
         lane.gitops.repo.as_deref() == Some(location.repo.as_str())
             && lane.gitops.branch == location.branch
     }) {
-        Some(repo) => repo,
-        None => {
-            opened = GitopsRepo::open(
-                &location.repo,
-                &location.branch,
-                &cache_dir().join("gitops"),
-            )
-            .map_err(|e| gitops_error("cannot read the artifact index", &e))?;
-            &opened
-        }
+        repo
+    } else {
+        opened = GitopsRepo::open(
+            &location.repo,
+            &location.branch,
+            &cache_dir().join("gitops"),
+        )
+        .map_err(|e| gitops_error("cannot read the artifact index", &e))?;
+        &opened
     };
     // One handle on the mirror for every service's file (opening it per file dominated a
     // 500-service promotion).
