@@ -1111,3 +1111,64 @@ fn two_processes_promoting_two_lanes_of_one_repository_both_land() {
         );
     }
 }
+
+#[test]
+fn the_same_release_is_rendered_again_only_when_the_intent_changed() {
+    let lanes = "  dev: {}\n";
+    let Some(w) = World::start(|host, g| intent_with_lanes(host, g, lanes), &SOURCES) else {
+        return;
+    };
+    for s in SERVICES {
+        w.publish(s, &format!("{s} v1"));
+    }
+    let c1 = w.source.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let first = w.ok(&["promote", "dev", "--commit", &c1]);
+    let id = first["release"]["id"].as_str().unwrap().to_owned();
+    let hash1 = w.json("lanes/dev/release.json")["intent_hash"].clone();
+
+    // Same release, same intent: nothing rendered, nothing committed, same answer.
+    let count = w.commits().len();
+    let again = w.shiplane(&["promote", "dev", "--commit", &c1]);
+    assert!(again.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        format!("lane dev already runs release {id}: nothing changed, no commit\n")
+    );
+    assert_eq!(w.commits().len(), count);
+
+    // The intent changes the lane's manifests (a port; not part of any fingerprint, so the
+    // release is the same): re-rendered in one commit that records the new intent hash.
+    let intent = std::fs::read_to_string(w.source.path().join("shiplane.yaml")).unwrap();
+    let ported = swap(&intent, "port: 8000", "port: 8080");
+    std::fs::write(w.source.path().join("shiplane.yaml"), &ported).unwrap();
+    let rerendered = w.ok(&["promote", "dev", "--commit", &c1]);
+    assert_eq!(rerendered["committed"], true);
+    assert_eq!(rerendered["release"]["id"], id.as_str());
+    assert!(
+        w.file("lanes/dev/manifests/api/deployment.yaml")
+            .contains("8080")
+    );
+    let hash2 = w.json("lanes/dev/release.json")["intent_hash"].clone();
+    assert_ne!(hash2, hash1);
+    assert_eq!(w.commits().len(), count + 1);
+    let count = count + 1;
+    assert_eq!(
+        w.ok(&["promote", "dev", "--commit", &c1])["committed"],
+        false
+    );
+    assert_eq!(w.commits().len(), count);
+
+    // An intent change that does not touch the lane's files (another lane): no commit, and the
+    // record keeps the intent its files were rendered from.
+    std::fs::write(
+        w.source.path().join("shiplane.yaml"),
+        format!("{ported}  qa: {{}}\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        w.ok(&["promote", "dev", "--commit", &c1])["committed"],
+        false
+    );
+    assert_eq!(w.commits().len(), count);
+    assert_eq!(w.json("lanes/dev/release.json")["intent_hash"], hash2);
+}
