@@ -28,6 +28,14 @@ fn the_documented_github_workflow_validates_against_the_official_schema() {
     let doc = shiplane_intent::node::read(&text, shiplane_intent::node::Limits::default())
         .unwrap()
         .to_json();
+    // The README's copy is the same workflow, so what users paste is what is validated.
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    assert!(
+        readme.contains(&format!("```yaml\n{text}```")),
+        "README.md's workflow differs from docs/ci/github-actions.yml"
+    );
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&doc)
