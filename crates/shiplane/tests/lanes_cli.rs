@@ -851,6 +851,14 @@ fn write_modes_set_only_the_image_values_in_the_teams_files() {
         )
     );
     assert_eq!(w.json("lanes/dev/state.json")["held"], true);
+    // `render` writes the lane's files as a promotion would, the team's file edited.
+    let out = tempfile::tempdir().unwrap();
+    w.ok(&["render", "dev", "--out", &out.path().display().to_string()]);
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("values.yaml")).unwrap(),
+        w.file("lanes/dev/values.yaml")
+    );
+    assert!(!out.path().join("manifests").exists());
     // Shiplane does not own the replica counts of a write-mode lane.
     let refused = w.status(&["hibernate", "dev"], 2);
     assert!(refused.contains("helm-values"), "{refused}");
