@@ -87,6 +87,12 @@ fn resolve(reference: &str) -> Option<String> {
     Some(format!("sha256:{}", sha256_hex(&out.stdout)))
 }
 
+/// Asserts that `reference` resolves to `digest`.
+#[track_caller]
+fn points_to(reference: &str, digest: &str) {
+    assert_eq!(resolve(reference).as_deref(), Some(digest), "{reference}");
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     let mut child = StdCommand::new("sha256sum")
         .stdin(std::process::Stdio::piped())
@@ -180,18 +186,9 @@ fn gc_keeps_every_referenced_digest_and_deletes_old_tags() {
 
     // Lane tags follow the lanes.
     let version = promoted["release"]["version"].as_str().unwrap().to_owned();
-    assert_eq!(
-        resolve(&format!("{repo}:dev-latest")).as_deref(),
-        Some(v3.as_str())
-    );
-    assert_eq!(
-        resolve(&format!("{repo}:prod")).as_deref(),
-        Some(v2.as_str())
-    );
-    assert_eq!(
-        resolve(&format!("{repo}:{version}")).as_deref(),
-        Some(v2.as_str())
-    );
+    points_to(&format!("{repo}:dev-latest"), &v3);
+    points_to(&format!("{repo}:prod"), &v2);
+    points_to(&format!("{repo}:{version}"), &v2);
     let tags = &promoted["tags"];
     assert!(
         tags.as_array()
@@ -263,23 +260,11 @@ fn gc_keeps_every_referenced_digest_and_deletes_old_tags() {
         );
     }
     for digest in [&v1, &v2, &v3, &shared] {
-        assert_eq!(
-            resolve(&format!("{repo}@{digest}")).as_deref(),
-            Some(digest.as_str())
-        );
+        points_to(&format!("{repo}@{digest}"), digest);
     }
-    assert_eq!(
-        resolve(&format!("{repo}:dev-latest")).as_deref(),
-        Some(v3.as_str())
-    );
-    assert_eq!(
-        resolve(&format!("{repo}:prod")).as_deref(),
-        Some(v2.as_str())
-    );
-    assert_eq!(
-        resolve(&format!("{repo}:keep-this")).as_deref(),
-        Some(shared.as_str())
-    );
+    points_to(&format!("{repo}:dev-latest"), &v3);
+    points_to(&format!("{repo}:prod"), &v2);
+    points_to(&format!("{repo}:keep-this"), &shared);
 
     let audit = w.git(&["show", "main:registry/audit.jsonl"]);
     let lines: Vec<Value> = String::from_utf8(audit.stdout)
@@ -429,19 +414,10 @@ fn a_tag_pushed_during_gc_saves_its_digest() {
         skipped[0]["why"].as_str().unwrap().contains("late"),
         "{done}"
     );
-    assert_eq!(
-        resolve(&format!("{direct}:late")).as_deref(),
-        Some(a.as_str())
-    );
-    assert_eq!(
-        resolve(&format!("{direct}:old-a")).as_deref(),
-        Some(a.as_str())
-    );
+    points_to(&format!("{direct}:late"), &a);
+    points_to(&format!("{direct}:old-a"), &a);
     assert_eq!(resolve(&format!("{direct}:old-b")), None);
-    assert_eq!(
-        resolve(&format!("{direct}@{v1}")).as_deref(),
-        Some(v1.as_str())
-    );
+    points_to(&format!("{direct}@{v1}"), &v1);
 }
 
 struct RemoveOnDrop(std::path::PathBuf);
@@ -527,14 +503,8 @@ lanes:
         w.gitops_json("lanes/prod/catalog.json")["services"]["api"]["image"],
         format!("{host}/prod/api")
     );
-    assert_eq!(
-        resolve(&format!("{host}/prod/api@{digest}")).as_deref(),
-        Some(digest.as_str())
-    );
-    assert_eq!(
-        resolve(&format!("{host}/prod/api:prod")).as_deref(),
-        Some(digest.as_str())
-    );
+    points_to(&format!("{host}/prod/api@{digest}"), &digest);
+    points_to(&format!("{host}/prod/api:prod"), &digest);
     // The release keeps its identity across the copy: dev's release is prod's release.
     assert_eq!(release["id"], w.gitops_json("lanes/dev/release.json")["id"]);
 
@@ -746,18 +716,11 @@ fn gc_over_hundreds_of_tags_leaves_exactly_what_the_plan_keeps() {
     left.sort_unstable();
     assert_eq!(left, kept.keys().map(String::as_str).collect::<Vec<_>>());
     for digest in [&v1, &v2] {
-        assert_eq!(
-            resolve(&format!("{repo}@{digest}")).as_deref(),
-            Some(digest.as_str())
-        );
+        points_to(&format!("{repo}@{digest}"), digest);
     }
     // Spot-check that kept tags still point where they did.
     for (tag, digest) in kept.iter().step_by(7) {
-        assert_eq!(
-            resolve(&format!("{repo}:{tag}")).as_deref(),
-            Some(digest.as_str()),
-            "{tag}"
-        );
+        points_to(&format!("{repo}:{tag}"), digest);
     }
 }
 
