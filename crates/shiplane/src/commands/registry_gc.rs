@@ -21,7 +21,7 @@ use shiplane_intent::model::Retention;
 use shiplane_intent::values::duration;
 use shiplane_intent::{EffectiveIntent, EffectiveLane};
 use shiplane_registry::{
-    DEFAULT_CONCURRENCY, Digest, Registry, RegistryError, TaggedManifest, created_at,
+    DEFAULT_CONCURRENCY, Digest, Manifest, Registry, RegistryError, TaggedManifest, created_at,
     tagged_manifests,
 };
 use shiplane_retention::{
@@ -355,7 +355,7 @@ async fn list_one(
     recorded_times: &BTreeMap<String, i64>,
     needs_time: bool,
 ) -> Result<Option<RepoListing>, CliError> {
-    let Some(tags) = tagged_manifests(t.store.as_ref(), &t.name, DEFAULT_CONCURRENCY)
+    let Some(tags) = tagged_manifests(t.store.as_ref(), &t.name, DEFAULT_CONCURRENCY, needs_time)
         .await
         .map_err(|e| listing_error(repository, e))?
     else {
@@ -365,14 +365,14 @@ async fn list_one(
     if needs_time {
         // The image's own creation time, for digests the artifact index does not date; it
         // never changes for a digest, so it is cached.
-        let unknown: BTreeSet<&Digest> = tags
+        let unknown: BTreeMap<&Digest, &Manifest> = tags
             .iter()
-            .map(|t| &t.digest)
-            .filter(|d| !recorded_times.contains_key(d.as_str()))
+            .filter(|t| !recorded_times.contains_key(t.digest.as_str()))
+            .filter_map(|t| Some((&t.digest, t.manifest.as_ref()?)))
             .collect();
         let found: Vec<(String, Option<i64>)> = stream::iter(unknown)
-            .map(|d| async move {
-                let at = image_time(t, d).await?;
+            .map(|(d, m)| async move {
+                let at = image_time(t, m).await?;
                 Ok::<_, CliError>((d.to_string(), at))
             })
             .buffer_unordered(DEFAULT_CONCURRENCY)
@@ -384,7 +384,7 @@ async fn list_one(
         repository: repository.to_owned(),
         tags: tags
             .into_iter()
-            .map(|TaggedManifest { tag, digest }| {
+            .map(|TaggedManifest { tag, digest, .. }| {
                 let time = recorded_times
                     .get(digest.as_str())
                     .copied()
@@ -400,12 +400,14 @@ async fn list_one(
 }
 
 /// The `created` time of an image, from the on-disk cache or the registry.
-async fn image_time(t: &Target, digest: &Digest) -> Result<Option<i64>, CliError> {
-    let cache = cache_dir().join("image-created").join(digest.hex());
+async fn image_time(t: &Target, manifest: &Manifest) -> Result<Option<i64>, CliError> {
+    let cache = cache_dir()
+        .join("image-created")
+        .join(manifest.digest.hex());
     let text = if let Ok(text) = std::fs::read_to_string(&cache) {
         text
     } else {
-        let created = created_at(t.store.as_ref(), &t.name, digest)
+        let created = created_at(t.store.as_ref(), &t.name, manifest)
             .await
             .map_err(registry_error)?
             .unwrap_or_default();
@@ -496,7 +498,13 @@ fn execute(
         let rules = compile_rules(eff, services)?;
         let protected = protections(eff, services, &recorded, &rules, now().as_second())?;
         let fresh = block_on(async {
-            tagged_manifests(target.store.as_ref(), &target.name, DEFAULT_CONCURRENCY).await
+            tagged_manifests(
+                target.store.as_ref(),
+                &target.name,
+                DEFAULT_CONCURRENCY,
+                false,
+            )
+            .await
         })?
         .map_err(|e| listing_error(&repository, e))?
         .unwrap_or_default();
