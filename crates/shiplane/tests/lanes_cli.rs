@@ -20,6 +20,28 @@ const SERVICES: [&str; 3] = ["api", "web", "worker"];
 
 fn intent(host: &str, gitops_url: &str) -> String {
     format!(
+        r"{}lanes:
+  dev:
+    promote: auto
+  staging:
+    from: dev
+    approvals: 1
+  prod:
+    from: staging
+    version: minor
+    approvals: 2
+    require_tag_on: main
+notify:
+  - feishu: {{ webhook_env: SHIPLANE_TEST_FEISHU_WEBHOOK, secret_env: SHIPLANE_TEST_FEISHU_SECRET }}
+    on: [promotion]
+",
+        head(host, gitops_url)
+    )
+}
+
+/// The intent up to `lanes:`: the project, defaults and the three services.
+fn head(host: &str, gitops_url: &str) -> String {
+    format!(
         r#"version: 1
 project: shop
 defaults:
@@ -37,20 +59,6 @@ services:
   worker:
     paths: ["services/worker/**"]
     build: {{ context: services/worker }}
-lanes:
-  dev:
-    promote: auto
-  staging:
-    from: dev
-    approvals: 1
-  prod:
-    from: staging
-    version: minor
-    approvals: 2
-    require_tag_on: main
-notify:
-  - feishu: {{ webhook_env: SHIPLANE_TEST_FEISHU_WEBHOOK, secret_env: SHIPLANE_TEST_FEISHU_SECRET }}
-    on: [promotion]
 "#
     )
 }
@@ -596,26 +604,8 @@ const SOURCES: [(&str, &str); 3] = [
 /// An intent with the three services and the given `lanes:` block (indented by four).
 fn intent_with_lanes(host: &str, gitops: &Path, lanes: &str) -> String {
     format!(
-        r#"version: 1
-project: shop
-defaults:
-  registry: {host}/shop
-  gitops: {{ repo: "file://{}", branch: main }}
-services:
-  api:
-    paths: ["services/api/**"]
-    build: {{ context: services/api }}
-    run: {{ port: 8000, health: {{ path: /healthz }} }}
-  web:
-    paths: ["apps/web/**"]
-    build: {{ context: apps/web }}
-    run: {{ port: 3000 }}
-  worker:
-    paths: ["services/worker/**"]
-    build: {{ context: services/worker }}
-lanes:
-{lanes}"#,
-        gitops.display()
+        "{}lanes:\n{lanes}",
+        head(host, &format!("file://{}", gitops.display()))
     )
 }
 

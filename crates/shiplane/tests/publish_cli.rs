@@ -76,24 +76,9 @@ impl World {
     }
 }
 
+/// The digest skopeo (an independent client) reads for `reference`.
 fn skopeo_digest(reference: &str) -> String {
-    let out = StdCommand::new("skopeo")
-        .args([
-            "inspect",
-            "--tls-verify=false",
-            "--format",
-            "{{.Digest}}",
-            &format!("docker://{reference}"),
-        ])
-        .env("HOME", std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    common::registry_digest(reference).unwrap_or_else(|| panic!("{reference} does not exist"))
 }
 
 fn site(dir: &Path, text: &str) {

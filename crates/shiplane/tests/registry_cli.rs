@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::world::World;
+use common::{points_to, registry_digest as resolve, sha256_hex};
 use serde_json::Value;
 use shiplane_testkit::registry::have;
 
@@ -61,47 +62,6 @@ impl World {
         self.source.write(path, text);
         self.source.commit(&format!("change {path}"));
     }
-}
-
-/// The digest `HOST/REPO:TAG` resolves to in the registry, read with skopeo (an independent
-/// client); `None` when the tag does not exist.
-fn resolve(reference: &str) -> Option<String> {
-    let out = StdCommand::new("skopeo")
-        .args([
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            &format!("docker://{reference}"),
-        ])
-        .env("HOME", std::env::temp_dir())
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("manifest unknown") || err.contains("not found"),
-            "skopeo failed for another reason: {err}"
-        );
-        return None;
-    }
-    Some(format!("sha256:{}", sha256_hex(&out.stdout)))
-}
-
-/// Asserts that `reference` resolves to `digest`.
-#[track_caller]
-fn points_to(reference: &str, digest: &str) {
-    assert_eq!(resolve(reference).as_deref(), Some(digest), "{reference}");
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    let mut child = StdCommand::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
 }
 
 /// The registry's storage, file by file (path → content), to show a dry run changes nothing.

@@ -22,10 +22,11 @@ use shiplane_lane::instance::{
 use shiplane_lane::{
     FORMAT_VERSION, Release, catalog_path, manifests_dir, release_id, release_path,
 };
-use shiplane_render::{ARGOCD_DIR, PinnedImage, RenderRelease, render_lane};
+use shiplane_render::{ARGOCD_DIR, RenderRelease, render_lane};
 
 use super::lanes::{
-    Desired, Reader, actor, files_under, gitops_error, lane_change, now, open, write_mode_edits,
+    Desired, Reader, actor, files_under, gitops_error, lane_change, now, open, pinned,
+    write_mode_edits,
 };
 use super::promote::images_at_commit;
 use crate::cli::{EnvDownArgs, EnvGcArgs, EnvUpArgs};
@@ -198,20 +199,7 @@ pub fn up(args: &EnvUpArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
                 version: None,
                 release_id: id.clone(),
                 source_commit: source_commit.clone(),
-                images: record
-                    .release
-                    .services
-                    .iter()
-                    .map(|(s, i)| {
-                        (
-                            s.clone(),
-                            PinnedImage {
-                                repository: i.repository.clone(),
-                                digest: i.digest.clone(),
-                            },
-                        )
-                    })
-                    .collect(),
+                images: pinned(record.release.services.iter()),
                 hibernated: false,
                 instance: Some(args.name.clone()),
             };

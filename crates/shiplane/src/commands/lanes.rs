@@ -491,6 +491,23 @@ pub(super) fn write_mode_edits(
     Ok(Some(out))
 }
 
+/// Service → `repository@digest` to render, from a release's images.
+pub(super) fn pinned<'a>(
+    images: impl Iterator<Item = (&'a String, &'a ReleaseImage)>,
+) -> BTreeMap<String, PinnedImage> {
+    images
+        .map(|(s, i)| {
+            (
+                s.clone(),
+                PinnedImage {
+                    repository: i.repository.clone(),
+                    digest: i.digest.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
 /// What a lane holds for a release, as full paths in the `GitOps` repository: `release.json`,
 /// `catalog.json` and, by the lane's write mode, either `manifests/…` and `argocd/…` (render)
 /// or the edits of the team's values file or kustomization.
@@ -515,20 +532,12 @@ pub(super) fn desired_files(
         version: release.version.clone(),
         release_id: release.id.clone(),
         source_commit: release.source_commit.clone(),
-        images: release
-            .services
-            .iter()
-            .filter(|(s, _)| lane.services.contains(s))
-            .map(|(s, i)| {
-                (
-                    s.clone(),
-                    PinnedImage {
-                        repository: i.repository.clone(),
-                        digest: i.digest.clone(),
-                    },
-                )
-            })
-            .collect(),
+        images: pinned(
+            release
+                .services
+                .iter()
+                .filter(|(s, _)| lane.services.contains(s)),
+        ),
         hibernated,
         instance: None,
     };

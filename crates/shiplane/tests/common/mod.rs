@@ -5,7 +5,8 @@
 
 pub mod world;
 
-use std::process::Output;
+use std::io::Write as _;
+use std::process::{Command as StdCommand, Output};
 
 use assert_cmd::Command;
 
@@ -43,4 +44,49 @@ pub fn alias_bomb() -> String {
         .concat();
     }
     s
+}
+
+/// The digest `HOST/REPO:TAG` resolves to in the registry, read with skopeo (an independent
+/// client); `None` when the tag does not exist.
+pub fn registry_digest(reference: &str) -> Option<String> {
+    let out = StdCommand::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{reference}"),
+        ])
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("manifest unknown") || err.contains("not found"),
+            "skopeo failed for another reason: {err}"
+        );
+        return None;
+    }
+    Some(format!("sha256:{}", sha256_hex(&out.stdout)))
+}
+
+/// Asserts that `reference` resolves to `digest`.
+#[track_caller]
+pub fn points_to(reference: &str, digest: &str) {
+    assert_eq!(
+        registry_digest(reference).as_deref(),
+        Some(digest),
+        "{reference}"
+    );
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let mut child = StdCommand::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
 }
