@@ -191,6 +191,20 @@ pub(super) fn lane_tags(lane: &EffectiveLane, release: &Release) -> Result<Vec<L
     Ok(out)
 }
 
+/// [`lane_tags`], or none when the lane's `require_tag_on` branch does not hold the source
+/// commit (or that could not be checked): a tag like `prod` must only ever follow the
+/// protected branch.
+pub(super) fn lane_tags_on_branch(
+    lane: &EffectiveLane,
+    release: &Release,
+    on_required_branch: Option<&Result<bool, String>>,
+) -> Result<Vec<LaneTag>, CliError> {
+    if matches!(on_required_branch, Some(Ok(false) | Err(_))) {
+        return Ok(Vec::new());
+    }
+    lane_tags(lane, release)
+}
+
 /// Puts each tag on its image, skipping tags that already point there.
 pub(super) fn apply_tags(tags: &mut [LaneTag], stores: &mut Stores) -> Result<(), CliError> {
     let mut jobs = Vec::new();
@@ -302,11 +316,22 @@ mod tests {
             .map(|t| t.tag)
             .collect();
         assert_eq!(tags, ["prod", "1.2.3", "sha-0123456"]);
+        let release_v = release.clone();
         let unversioned = Release {
             version: None,
             ..release
         };
         let err = lane_tags(&l, &unversioned).unwrap_err();
         assert!(err.message.contains("{version}"), "{}", err.message);
+        // `require_tag_on`: tags only when the branch holds the commit.
+        let on = |b: Option<Result<bool, String>>| {
+            lane_tags_on_branch(&l, &release_v, b.as_ref())
+                .unwrap()
+                .len()
+        };
+        assert_eq!(on(None), 3);
+        assert_eq!(on(Some(Ok(true))), 3);
+        assert_eq!(on(Some(Ok(false))), 0);
+        assert_eq!(on(Some(Err("no branch".to_owned()))), 0);
     }
 }

@@ -290,7 +290,8 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
 
     // Worked out before the commit, so that a tag the release cannot fill stops the promotion
     // before anything lands; applied after it.
-    let planned_tags = lane_tags_for(lane, &release, on_required_branch.as_ref())?;
+    let planned_tags =
+        lane_images::lane_tags_on_branch(lane, &release, on_required_branch.as_ref())?;
     let label = release.label();
     if args.dry_run
         && let Some(files) = &files
@@ -397,19 +398,6 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
 struct RegistryWork {
     copies: Vec<lane_images::Placement>,
     tags: Vec<lane_images::LaneTag>,
-}
-
-/// The lane's tags for `release`; none when the lane's `require_tag_on` branch does not hold
-/// the source commit (a tag like `prod` must only ever follow the protected branch).
-fn lane_tags_for(
-    lane: &EffectiveLane,
-    release: &Release,
-    on_required_branch: Option<&Result<bool, String>>,
-) -> Result<Vec<lane_images::LaneTag>, CliError> {
-    if matches!(on_required_branch, Some(Ok(false) | Err(_))) {
-        return Ok(Vec::new());
-    }
-    lane_images::lane_tags(lane, release)
 }
 
 #[expect(
