@@ -276,20 +276,26 @@ fn protections(
             }
         }
     };
+    // Lanes usually share one GitOps repository: open (and fetch) each repository once.
+    let mut repos: BTreeMap<(Option<String>, String), GitopsRepo> = BTreeMap::new();
     for lane in eff.lanes.values() {
-        let repo = open(lane)?;
+        let key = (lane.gitops.repo.clone(), lane.gitops.branch.clone());
+        if !repos.contains_key(&key) {
+            repos.insert(key.clone(), open(lane)?);
+        }
+        let repo = &repos[&key];
         if lane.template {
-            for (name, release) in super::env::instance_releases(&repo, eff, lane)? {
+            for (name, release) in super::env::instance_releases(repo, eff, lane)? {
                 add_release(&format!("{}/{name}", lane.name), &release, true);
             }
             continue;
         }
-        if let Some(current) = read_release(&repo, lane)? {
+        if let Some(current) = read_release(repo, lane)? {
             add_release(&lane.name, &current, true);
         }
         // The history is newest first; the first entry is the current release.
-        for (entry, _) in history(&repo, lane)?.iter().skip(1).take(window) {
-            let release = release_at(&repo, lane, &entry.commit)?;
+        for (entry, _) in history(repo, lane)?.iter().skip(1).take(window) {
+            let release = release_at(repo, lane, &entry.commit)?;
             add_release(&lane.name, &release, false);
         }
     }
