@@ -75,7 +75,7 @@ pub fn run(
     let index_repo = open_index(&eff)?;
     let recorded = recorded_artifacts(&index_repo, &services)?;
     let rules = compile_rules(&eff, &services)?;
-    let protected = protections(&eff, &services, &recorded, &rules, now)?;
+    let protected = protections(&eff, &services, &recorded, &rules, &index_repo, now)?;
 
     // 2. The repositories: where each lane deploys the service, where it was published, and
     //    where current releases point.
@@ -119,7 +119,7 @@ pub fn run(
         audit_commits: Vec::new(),
     };
     if args.execute {
-        let result = execute(&eff, &services, &targets, &mut report, index_repo);
+        let result = execute(&eff, &services, &rules, &targets, &mut report, index_repo);
         print(out, &report);
         result?;
     } else {
@@ -255,6 +255,7 @@ fn protections(
     services: &[String],
     recorded: &Recorded,
     rules: &BTreeMap<String, CompiledRules>,
+    index: &GitopsRepo,
     now: i64,
 ) -> Result<Protected, CliError> {
     let window = eff
@@ -276,14 +277,19 @@ fn protections(
             }
         }
     };
-    // Lanes usually share one GitOps repository: open (and fetch) each repository once.
+    // Lanes usually share one GitOps repository, most often the artifact index's (fetched
+    // already): open and fetch each other repository once.
     let mut repos: BTreeMap<(Option<String>, String), GitopsRepo> = BTreeMap::new();
     for lane in eff.lanes.values() {
         let key = (lane.gitops.repo.clone(), lane.gitops.branch.clone());
-        if !repos.contains_key(&key) {
-            repos.insert(key.clone(), open(lane)?);
-        }
-        let repo = &repos[&key];
+        let repo = if key.0.as_deref() == Some(index.remote()) && key.1 == index.branch() {
+            index
+        } else {
+            if !repos.contains_key(&key) {
+                repos.insert(key.clone(), open(lane)?);
+            }
+            &repos[&key]
+        };
         if lane.template {
             for (name, release) in super::env::instance_releases(repo, eff, lane)? {
                 add_release(&format!("{}/{name}", lane.name), &release, true);
@@ -386,23 +392,31 @@ async fn list_one(
             .await?;
         times.extend(found);
     }
-    Ok(Some(RepoListing {
+    Ok(Some(listing(repository, tags, &|digest| {
+        recorded_times
+            .get(digest)
+            .copied()
+            .or_else(|| times.get(digest).copied().flatten())
+    })))
+}
+
+/// A registry's answer as the retention planner's input, each tag dated by `time_of(digest)`.
+fn listing(
+    repository: &str,
+    tags: Vec<TaggedManifest>,
+    time_of: &dyn Fn(&str) -> Option<i64>,
+) -> RepoListing {
+    RepoListing {
         repository: repository.to_owned(),
         tags: tags
             .into_iter()
-            .map(|TaggedManifest { tag, digest, .. }| {
-                let time = recorded_times
-                    .get(digest.as_str())
-                    .copied()
-                    .or_else(|| times.get(digest.as_str()).copied().flatten());
-                TagInfo {
-                    tag,
-                    digest: digest.to_string(),
-                    time,
-                }
+            .map(|TaggedManifest { tag, digest, .. }| TagInfo {
+                time: time_of(digest.as_str()),
+                tag,
+                digest: digest.to_string(),
             })
             .collect(),
-    }))
+    }
 }
 
 /// The `created` time of an image, from the on-disk cache or the registry.
@@ -482,6 +496,7 @@ struct Report {
 fn execute(
     eff: &EffectiveIntent,
     services: &[String],
+    rules: &BTreeMap<String, CompiledRules>,
     targets: &BTreeMap<String, Target>,
     report: &mut Report,
     mut index_repo: GitopsRepo,
@@ -501,8 +516,14 @@ fn execute(
             .fetch()
             .map_err(|e| gitops_error("cannot read the artifact index", &e))?;
         let recorded = recorded_artifacts(&index_repo, services)?;
-        let rules = compile_rules(eff, services)?;
-        let protected = protections(eff, services, &recorded, &rules, now().as_second())?;
+        let protected = protections(
+            eff,
+            services,
+            &recorded,
+            rules,
+            &index_repo,
+            now().as_second(),
+        )?;
         let fresh = block_on(async {
             tagged_manifests(
                 target.store.as_ref(),
@@ -514,17 +535,8 @@ fn execute(
         })?
         .map_err(|e| listing_error(&repository, e))?
         .unwrap_or_default();
-        let fresh = RepoListing {
-            repository: repository.clone(),
-            tags: fresh
-                .into_iter()
-                .map(|t| TagInfo {
-                    tag: t.tag,
-                    digest: t.digest.to_string(),
-                    time: None,
-                })
-                .collect(),
-        };
+        // `recheck` compares tags and digests only; times do not matter there.
+        let fresh = listing(&repository, fresh, &|_| None);
         let mut done = Vec::new();
         let mut failure = None;
         for (digest, tags) in digests {
