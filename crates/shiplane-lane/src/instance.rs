@@ -220,6 +220,7 @@ mod tests {
             intent_hash: "h".into(),
             approvals: Vec::new(),
             promoted_by: "alice".into(),
+            promoted_by_source: crate::IdentitySource::Env,
             promoted_at: "2026-11-22T19:00:00Z".into(),
             promoted_from: "commit".into(),
             overrides: Vec::new(),

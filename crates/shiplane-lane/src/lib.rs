@@ -20,10 +20,10 @@ pub mod version;
 
 pub use canonical::canonical_json;
 pub use freeze::{FreezeError, FreezeWindow};
-pub use policy::{Decision, PolicyInput, Refusal, evaluate};
+pub use policy::{Decision, PolicyInput, Refusal, Rule, evaluate, order_refusal};
 pub use release::{
-    Approval, Catalog, CatalogEntry, FORMAT_VERSION, FileError, HistoryEntry, ImageStatus,
-    LaneState, Override, Release, ReleaseImage, catalog_path, manifests_dir, release_id,
-    release_path, rollback_target, state_path,
+    Actor, Approval, Catalog, CatalogEntry, FORMAT_VERSION, FileError, HistoryEntry,
+    IdentitySource, ImageStatus, LaneState, Override, Release, ReleaseImage, catalog_path,
+    manifests_dir, release_id, release_path, rollback_target, state_path,
 };
 pub use version::{Version, VersionError, next_version};

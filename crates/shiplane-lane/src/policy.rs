@@ -31,8 +31,11 @@ pub struct PolicyInput<'a> {
     pub earlier_versions: &'a [Version],
     /// `--version`, already parsed.
     pub requested_version: Option<&'a str>,
-    /// Approvals for this release (distinct people count).
+    /// Approvals filed for this release (distinct people count, and only those given for
+    /// `intent_hash`).
     pub approvals: &'a [Approval],
+    /// The hash of the intent the lane will be rendered from.
+    pub intent_hash: &'a str,
     /// Now.
     pub now: Timestamp,
     /// Loads an IANA zone by name; `None` when unknown.
@@ -47,11 +50,50 @@ pub struct PolicyInput<'a> {
     pub actor: &'a str,
 }
 
+/// The rule a refusal comes from. Callers decide on the kind (an approval that is the only
+/// thing missing is recorded and waits for the next approver), never on message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    /// Releases enter a lane only from its upstream (`from`) lane.
+    Order,
+    /// The version of a versioned lane must grow.
+    Version,
+    /// The source commit must be on a branch.
+    RequireTagOn,
+    /// Enough distinct people approved this release and intent.
+    Approvals,
+    /// No promotion inside a freeze window.
+    Freeze,
+    /// No promotion into a held lane.
+    Hold,
+}
+
+impl Rule {
+    /// The rule's name as the intent, output and JSON spell it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Order => "order",
+            Self::Version => "version",
+            Self::RequireTagOn => "require_tag_on",
+            Self::Approvals => "approvals",
+            Self::Freeze => "freeze",
+            Self::Hold => "hold",
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A policy that refused the promotion: which rule, what is wrong, how to satisfy it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// `order`, `version`, `require_tag_on`, `approvals`, `freeze` or `hold`.
-    pub rule: &'static str,
+    /// The rule.
+    pub rule: Rule,
     /// What is wrong.
     pub message: String,
     /// What to do.
@@ -69,6 +111,52 @@ pub struct Decision {
     pub refusals: Vec<Refusal>,
 }
 
+impl Decision {
+    /// Whether approvals are the only thing missing (so an approval given now is worth
+    /// recording for the next approver).
+    #[must_use]
+    pub fn only_approvals_missing(&self) -> bool {
+        !self.refusals.is_empty() && self.refusals.iter().all(|r| r.rule == Rule::Approvals)
+    }
+}
+
+/// The order rule on the request's shape alone: where the release is taken from. A lane with
+/// an upstream takes releases only from it (or from a commit through it), and a lane without
+/// one takes none from another lane. This part is checked on every request, also when nothing
+/// would change, so `promote prod --from qa` is refused whatever prod runs.
+#[must_use]
+pub fn order_refusal(lane: &EffectiveLane, source_lane: Option<&str>) -> Option<Refusal> {
+    let name = &lane.name;
+    match (&lane.from, source_lane) {
+        (Some(up), Some(src)) if src != up => Some(Refusal {
+            rule: Rule::Order,
+            message: format!(
+                "lane `{name}` takes releases from `{up}`, not from `{src}`: lanes may not be skipped"
+            ),
+            help: format!("promote to `{up}` first, then `shiplane promote {name} --from {up}`"),
+        }),
+        (Some(up), None) => Some(Refusal {
+            rule: Rule::Order,
+            message: format!(
+                "lane `{name}` takes releases from `{up}`; a release made straight from a commit would skip it"
+            ),
+            help: format!(
+                "promote the commit through `{up}` first, then `shiplane promote {name} --from {up}`"
+            ),
+        }),
+        (None, Some(src)) if src != name => Some(Refusal {
+            rule: Rule::Order,
+            message: format!(
+                "lane `{name}` has no upstream lane, so it takes no release from `{src}`"
+            ),
+            help: format!(
+                "promote a commit: `shiplane promote {name} --commit REV`, or give the lane `from: {src}` in the intent"
+            ),
+        }),
+        _ => None,
+    }
+}
+
 /// Decides a promotion.
 #[must_use]
 pub fn evaluate(input: &PolicyInput<'_>) -> Decision {
@@ -78,27 +166,22 @@ pub fn evaluate(input: &PolicyInput<'_>) -> Decision {
     let mut overrides = Vec::new();
 
     // Order: a lane with an upstream takes only releases its upstream has had.
-    if let Some(up) = &lane.from {
-        match input.source_lane {
-            Some(src) if src != up => refusals.push(Refusal {
-                rule: "order",
-                message: format!("lane `{name}` takes releases from `{up}`, not from `{src}`: lanes may not be skipped"),
-                help: format!("promote to `{up}` first, then `shiplane promote {name} --from {up}`"),
-            }),
-            None => refusals.push(Refusal {
-                rule: "order",
-                message: format!("lane `{name}` takes releases from `{up}`; a release made straight from a commit would skip it"),
-                help: format!("promote the commit through `{up}` first, then `shiplane promote {name} --from {up}`"),
-            }),
-            Some(_) if !input.upstream_history.iter().any(|r| r == input.release_id) => {
-                refusals.push(Refusal {
-                    rule: "order",
-                    message: format!("release {} was never a release of `{up}`, the upstream of `{name}`", input.release_id),
-                    help: format!("promote it to `{up}` first: `shiplane promote {up} --release {}`", input.release_id),
-                });
-            }
-            Some(_) => {}
-        }
+    if let Some(r) = order_refusal(lane, input.source_lane) {
+        refusals.push(r);
+    } else if let Some(up) = &lane.from
+        && !input.upstream_history.iter().any(|r| r == input.release_id)
+    {
+        refusals.push(Refusal {
+            rule: Rule::Order,
+            message: format!(
+                "release {} was never a release of `{up}`, the upstream of `{name}`",
+                input.release_id
+            ),
+            help: format!(
+                "promote it to `{up}` first: `shiplane promote {up} --release {}`",
+                input.release_id
+            ),
+        });
     }
 
     // Version.
@@ -107,7 +190,7 @@ pub fn evaluate(input: &PolicyInput<'_>) -> Decision {
         match next_version(input.earlier_versions, bump, input.requested_version) {
             Ok(v) => version = Some(v),
             Err(why) => refusals.push(Refusal {
-                rule: "version",
+                rule: Rule::Version,
                 message: format!("lane `{name}`: {why}"),
                 help: "give a greater --version, or leave it out to bump automatically".to_owned(),
             }),
@@ -119,20 +202,25 @@ pub fn evaluate(input: &PolicyInput<'_>) -> Decision {
         match on {
             Ok(true) => {}
             Ok(false) => refusals.push(Refusal {
-                rule: "require_tag_on",
+                rule: Rule::RequireTagOn,
                 message: format!("lane `{name}` requires the source commit to be on `{branch}`; release {} is not", input.release_id),
                 help: format!("merge the change into `{branch}` and promote a release built from `{branch}`"),
             }),
             Err(why) => refusals.push(Refusal {
-                rule: "require_tag_on",
+                rule: Rule::RequireTagOn,
                 message: format!("lane `{name}` requires the source commit to be on `{branch}`, which could not be checked: {why}"),
                 help: format!("fetch `{branch}` into the source repository (`git fetch origin {branch}`)"),
             }),
         }
     }
 
-    // Approvals: distinct people.
-    let mut people: Vec<&str> = input.approvals.iter().map(|a| a.by.as_str()).collect();
+    // Approvals: distinct people, counting only approvals of this intent (an approval is
+    // bound to the release id by where it is filed and to the intent hash here).
+    let (bound, stale): (Vec<&Approval>, Vec<&Approval>) = input
+        .approvals
+        .iter()
+        .partition(|a| a.intent_hash.as_deref() == Some(input.intent_hash));
+    let mut people: Vec<&str> = bound.iter().map(|a| a.by.as_str()).collect();
     people.sort_unstable();
     people.dedup();
     let have = u32::try_from(people.len()).unwrap_or(u32::MAX);
@@ -142,10 +230,18 @@ pub fn evaluate(input: &PolicyInput<'_>) -> Decision {
         } else {
             format!(" (approved by {})", people.join(", "))
         };
+        let stale = if stale.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} approval(s) were given for another version of the intent and do not count",
+                stale.len()
+            )
+        };
         refusals.push(Refusal {
-            rule: "approvals",
+            rule: Rule::Approvals,
             message: format!(
-                "lane `{name}` needs {} approval(s) for release {}; it has {have}{by}",
+                "lane `{name}` needs {} approval(s) for release {} with this intent; it has {have}{by}{stale}",
                 lane.approvals, input.release_id
             ),
             help: format!(
@@ -182,7 +278,7 @@ pub fn evaluate(input: &PolicyInput<'_>) -> Decision {
                 });
             } else {
                 refusals.push(Refusal {
-                    rule: "freeze",
+                    rule: Rule::Freeze,
                     message: format!("lane `{name}` is frozen: {why}"),
                     help: "wait until the window ends, or pass --override-freeze --reason TEXT (recorded in the release)".to_owned(),
                 });
@@ -208,7 +304,7 @@ pub fn evaluate(input: &PolicyInput<'_>) -> Decision {
                 .map(|b| format!(" by {b}"))
                 .unwrap_or_default();
             refusals.push(Refusal {
-                rule: "hold",
+                rule: Rule::Hold,
                 message: format!("lane `{name}` is held{by}: {why}"),
                 help: format!("`shiplane release-hold {name}` to resume promotions, or pass --override-hold --reason TEXT"),
             });
@@ -225,6 +321,7 @@ pub fn evaluate(input: &PolicyInput<'_>) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::release::IdentitySource;
     use shiplane_intent::model::VersionBump;
 
     fn lane() -> EffectiveLane {
@@ -244,10 +341,14 @@ mod tests {
             Approval {
                 by: "ann".into(),
                 at: "t".into(),
+                source: IdentitySource::Env,
+                intent_hash: Some("h".into()),
             },
             Approval {
                 by: "bob".into(),
                 at: "t".into(),
+                source: IdentitySource::Env,
+                intent_hash: Some("h".into()),
             },
         ];
         let state = LaneState::default();
@@ -261,6 +362,7 @@ mod tests {
             earlier_versions: &[],
             requested_version: None,
             approvals: &approvals,
+            intent_hash: "h",
             now: "2026-11-25T12:00:00Z"
                 .parse()
                 .unwrap_or(Timestamp::UNIX_EPOCH),
@@ -272,7 +374,7 @@ mod tests {
         };
         mutate(&mut input);
         let d = evaluate(&input);
-        let got: Vec<&str> = d.refusals.iter().map(|r| r.rule).collect();
+        let got: Vec<&str> = d.refusals.iter().map(|r| r.rule.as_str()).collect();
         assert_eq!(got, rules, "{:#?}", d.refusals);
     }
 
@@ -324,10 +426,14 @@ mod tests {
             Approval {
                 by: "ann".into(),
                 at: "1".into(),
+                source: IdentitySource::Env,
+                intent_hash: Some("h".into()),
             },
             Approval {
                 by: "ann".into(),
                 at: "2".into(),
+                source: IdentitySource::Env,
+                intent_hash: Some("h".into()),
             },
         ];
         let lane = lane();
@@ -342,6 +448,7 @@ mod tests {
             earlier_versions: &[],
             requested_version: None,
             approvals: &same,
+            intent_hash: "h",
             now: Timestamp::UNIX_EPOCH,
             zones: &zones,
             state: &state,
@@ -370,10 +477,14 @@ mod tests {
             Approval {
                 by: "ann".into(),
                 at: "1".into(),
+                source: IdentitySource::Env,
+                intent_hash: Some("h".into()),
             },
             Approval {
                 by: "bob".into(),
                 at: "2".into(),
+                source: IdentitySource::Env,
+                intent_hash: Some("h".into()),
             },
         ];
         let history = ["r1".to_owned()];
@@ -386,6 +497,7 @@ mod tests {
             earlier_versions: &[],
             requested_version: None,
             approvals: &approvals,
+            intent_hash: "h",
             now: Timestamp::UNIX_EPOCH,
             zones: &zones,
             state: &state,
@@ -393,7 +505,11 @@ mod tests {
             override_hold: None,
             actor: "ann",
         };
-        let refused: Vec<&str> = evaluate(&input).refusals.iter().map(|r| r.rule).collect();
+        let refused: Vec<&str> = evaluate(&input)
+            .refusals
+            .iter()
+            .map(|r| r.rule.as_str())
+            .collect();
         assert_eq!(
             refused,
             ["freeze", "hold"],
@@ -411,5 +527,96 @@ mod tests {
             ["freeze", "hold"]
         );
         assert_eq!(d.version.map(|v| v.to_string()).as_deref(), Some("0.1.0"));
+    }
+}
+
+#[cfg(test)]
+mod binding_tests {
+    use super::*;
+    use crate::release::IdentitySource;
+
+    fn lanes() -> shiplane_intent::EffectiveIntent {
+        let intent = shiplane_intent::load_str(
+            "version: 1\nproject: p\ndefaults: { gitops: { repo: r } }\nservices: { a: { paths: [\"a/**\"] } }\nlanes:\n  dev: {}\n  qa: { from: dev }\n  prod: { from: dev, approvals: 2 }\n",
+        );
+        intent
+            .valid_effective()
+            .cloned()
+            .unwrap_or_else(|| panic!("{:?}", intent.diagnostics))
+    }
+
+    fn approval(by: &str, hash: Option<&str>) -> Approval {
+        Approval {
+            by: by.into(),
+            at: "t".into(),
+            source: IdentitySource::CiGithub,
+            intent_hash: hash.map(str::to_owned),
+        }
+    }
+
+    fn decide(approvals: &[Approval], hash: &str) -> Decision {
+        let eff = lanes();
+        let state = LaneState::default();
+        let zones = |_: &str| Some(TimeZone::UTC);
+        evaluate(&PolicyInput {
+            lane: &eff.lanes["prod"],
+            release_id: "r1",
+            source_lane: Some("dev"),
+            upstream_history: &["r1".to_owned()],
+            on_required_branch: None,
+            earlier_versions: &[],
+            requested_version: None,
+            approvals,
+            intent_hash: hash,
+            now: Timestamp::UNIX_EPOCH,
+            zones: &zones,
+            state: &state,
+            override_freeze: None,
+            override_hold: None,
+            actor: "ann",
+        })
+    }
+
+    #[test]
+    fn approvals_given_for_another_intent_do_not_count() {
+        let approvals = [approval("ann", Some("old")), approval("bob", Some("old"))];
+        let d = decide(&approvals, "new");
+        assert_eq!(d.refusals.len(), 1);
+        assert_eq!(d.refusals[0].rule, Rule::Approvals);
+        assert!(
+            d.refusals[0]
+                .message
+                .contains("2 approval(s) were given for another version"),
+            "{}",
+            d.refusals[0].message
+        );
+        assert!(d.only_approvals_missing());
+        assert!(decide(&approvals, "old").refusals.is_empty());
+    }
+
+    #[test]
+    fn approvals_recorded_before_binding_count_for_nothing() {
+        let approvals = [approval("ann", None), approval("bob", None)];
+        assert_eq!(decide(&approvals, "h").refusals[0].rule, Rule::Approvals);
+    }
+
+    #[test]
+    fn from_a_lane_that_is_not_the_upstream_is_refused_even_on_a_root_lane() {
+        let eff = lanes();
+        let prod = &eff.lanes["prod"];
+        let dev = &eff.lanes["dev"];
+        assert_eq!(
+            order_refusal(prod, Some("qa")).map(|r| r.rule),
+            Some(Rule::Order)
+        );
+        assert_eq!(order_refusal(prod, None).map(|r| r.rule), Some(Rule::Order));
+        assert_eq!(order_refusal(prod, Some("dev")), None);
+        // A root lane takes no release from another lane, but may re-take its own.
+        assert_eq!(
+            order_refusal(dev, Some("qa")).map(|r| r.rule),
+            Some(Rule::Order)
+        );
+        assert_eq!(order_refusal(dev, Some("dev")), None);
+        assert_eq!(order_refusal(dev, None), None);
     }
 }

@@ -79,7 +79,72 @@ pub struct ReleaseImage {
     pub copied_from: Option<String>,
 }
 
+/// Where an actor's name came from. A name is only as trustworthy as its source: a CI system
+/// authenticated `ci:*` names, while `env` and `git-config` are whatever the person running the
+/// command typed, so records and output say which it was.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum IdentitySource {
+    /// `SHIPLANE_ACTOR`, set by whoever runs the command (not verified).
+    #[serde(rename = "env")]
+    Env,
+    /// `GITHUB_ACTOR` inside GitHub Actions (authenticated by GitHub).
+    #[serde(rename = "ci:github")]
+    CiGithub,
+    /// `BUILDKITE_BUILD_CREATOR` inside Buildkite (authenticated by Buildkite).
+    #[serde(rename = "ci:buildkite")]
+    CiBuildkite,
+    /// git's `user.name` (not verified).
+    #[serde(rename = "git-config")]
+    GitConfig,
+    /// A record written before sources were recorded.
+    #[default]
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl IdentitySource {
+    /// The wire name (`env`, `ci:github`, `ci:buildkite`, `git-config`, `unknown`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Env => "env",
+            Self::CiGithub => "ci:github",
+            Self::CiBuildkite => "ci:buildkite",
+            Self::GitConfig => "git-config",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Whether a system that authenticates people vouched for the name.
+    #[must_use]
+    pub fn is_verified(self) -> bool {
+        matches!(self, Self::CiGithub | Self::CiBuildkite)
+    }
+}
+
+impl std::fmt::Display for IdentitySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who did something, and how their name is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The name.
+    pub name: String,
+    /// Where the name came from.
+    pub source: IdentitySource,
+}
+
 /// One approval of a release for a lane.
+///
+/// An approval is bound to what was approved: the release id (the key it is filed under in
+/// [`LaneState::pending_approvals`], and the release it is recorded in) **and** the hash of the
+/// intent the lane was to be rendered from. A change to the intent is a change to what the lane
+/// will run, so approvals given for another intent do not count for it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Approval {
@@ -87,6 +152,13 @@ pub struct Approval {
     pub by: String,
     /// When (RFC 3339, UTC).
     pub at: String,
+    /// Where `by` came from.
+    #[serde(default)]
+    pub source: IdentitySource,
+    /// The intent hash approved; `None` in records written before approvals were bound to it,
+    /// which therefore count for nothing (fail closed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent_hash: Option<String>,
 }
 
 /// A policy a person overrode, with their reason (audited in the release).
@@ -125,6 +197,9 @@ pub struct Release {
     pub approvals: Vec<Approval>,
     /// Who promoted it.
     pub promoted_by: String,
+    /// Where `promoted_by` came from (`unknown` in records written before it was recorded).
+    #[serde(default)]
+    pub promoted_by_source: IdentitySource,
     /// When (RFC 3339, UTC).
     pub promoted_at: String,
     /// Where it came from: `commit`, `lane:<name>` or `release`.

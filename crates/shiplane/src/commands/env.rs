@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
-use sha2::{Digest as _, Sha256};
 use shiplane_gitops::{ChangeSet, CommitMessage, EntryKind, GitopsError, Outcome};
 use shiplane_intent::{EffectiveIntent, EffectiveLane};
 use shiplane_lane::instance::{
@@ -25,7 +24,7 @@ use shiplane_lane::{
 use shiplane_render::{ARGOCD_DIR, RenderRelease, render_lane};
 
 use super::lanes::{
-    Desired, Reader, actor, files_under, gitops_error, lane_change, now, open, pinned,
+    Desired, Reader, actor_or_unknown, files_under, gitops_error, lane_change, now, open, pinned,
     write_mode_edits,
 };
 use super::promote::images_at_commit;
@@ -112,11 +111,6 @@ fn read_instance(reader: &dyn Reader, path: &str) -> Result<Option<InstanceRelea
         .transpose()
 }
 
-fn intent_hash(eff: &EffectiveIntent) -> String {
-    let value = serde_json::to_value(eff).unwrap_or_default();
-    hex::encode(Sha256::digest(shiplane_lane::canonical_json(&value)))
-}
-
 fn committed(outcome: &Outcome) -> Option<String> {
     match outcome {
         Outcome::Committed { commit, .. } => Some(commit.clone()),
@@ -155,13 +149,22 @@ pub fn up(args: &EnvUpArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     let now = now();
     // The same release again keeps its record (and its expiry), so it makes no commit.
     let current = read_instance(&repo, &path)?.filter(|c| c.release.id == id);
-    let (promoted_at, promoted_by, expires) = match current {
-        Some(c) => (c.release.promoted_at, c.release.promoted_by, c.expires_at),
-        None => (
-            timestamp_text(now),
-            actor().unwrap_or_else(|| "unknown".to_owned()),
-            ttl.map(|t| expires_at(now, t)),
+    let (promoted_at, promoted_by, promoted_by_source, expires) = match current {
+        Some(c) => (
+            c.release.promoted_at,
+            c.release.promoted_by,
+            c.release.promoted_by_source,
+            c.expires_at,
         ),
+        None => {
+            let who = actor_or_unknown();
+            (
+                timestamp_text(now),
+                who.name,
+                who.source,
+                ttl.map(|t| expires_at(now, t)),
+            )
+        }
     };
     let record = InstanceRelease {
         release: Release {
@@ -171,9 +174,10 @@ pub fn up(args: &EnvUpArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
             version: None,
             source_commit: source_commit.clone(),
             services: images,
-            intent_hash: intent_hash(&eff),
+            intent_hash: super::promote::intent_hash(&eff)?,
             approvals: Vec::new(),
             promoted_by,
+            promoted_by_source,
             promoted_at,
             promoted_from: "commit".to_owned(),
             overrides: Vec::new(),

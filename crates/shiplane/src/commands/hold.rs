@@ -11,24 +11,25 @@ use shiplane_intent::model::WriteMode;
 use shiplane_lane::{LaneState, state_path};
 
 use super::lanes::{
-    actor, desired_files, gitops_error, lane, lane_change, now, now_text, open, read_release,
+    Reader, actor_or_unknown, change_error, desired_files, gitops_error, lane, lane_change, now,
+    now_text, open, read_release,
 };
 use crate::cli::{HoldArgs, LaneArg};
 use crate::intent_file;
 use crate::output::{CliError, EXIT_INVALID, Output};
 
-fn parse_state(path: &str, bytes: Option<&[u8]>) -> Result<LaneState, GitopsError> {
-    LaneState::parse(path, bytes).map_err(|e| GitopsError::Change {
-        head: path.to_owned(),
-        source: e.to_string().into(),
-    })
+/// The lane's state as the head `view` holds it; a file that does not parse stops the change
+/// (the error names that head commit and the file).
+fn parse_state(view: &dyn Reader, path: &str) -> Result<LaneState, GitopsError> {
+    let bytes = view.read(path)?;
+    LaneState::parse(path, bytes.as_deref()).map_err(|e| change_error(view, e.to_string()))
 }
 
 /// `shiplane hold LANE [--reason TEXT]`.
 pub fn hold(args: &HoldArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
     let (_, eff) = intent_file::load_valid(intent, out)?;
     let lane = lane(&eff, &args.lane)?;
-    let who = actor().unwrap_or_else(|| "unknown".to_owned());
+    let who = actor_or_unknown().name;
     let at = now_text(now());
     let reason = args
         .reason
@@ -41,7 +42,7 @@ pub fn hold(args: &HoldArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
     let outcome = open(lane)?
         .apply(
             &|view| -> Result<ChangeSet, GitopsError> {
-                let mut s = parse_state(&path, view.read_file(&path)?.as_deref())?;
+                let mut s = parse_state(view, &path)?;
                 if s.held {
                     return Ok(ChangeSet::new());
                 }
@@ -62,7 +63,7 @@ pub fn hold(args: &HoldArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
 pub fn release(args: &LaneArg, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
     let (_, eff) = intent_file::load_valid(intent, out)?;
     let lane = lane(&eff, &args.lane)?;
-    let who = actor().unwrap_or_else(|| "unknown".to_owned());
+    let who = actor_or_unknown().name;
     let path = state_path(&lane.gitops.path);
     let message = CommitMessage::new(format!("Release the hold on {}", lane.name))
         .with_body(format!("Released by {who}."))
@@ -70,7 +71,7 @@ pub fn release(args: &LaneArg, intent: Option<&Path>, out: &Output) -> Result<Ex
     let outcome = open(lane)?
         .apply(
             &|view| -> Result<ChangeSet, GitopsError> {
-                let mut s = parse_state(&path, view.read_file(&path)?.as_deref())?;
+                let mut s = parse_state(view, &path)?;
                 if !s.held {
                     return Ok(ChangeSet::new());
                 }
@@ -120,7 +121,7 @@ pub fn hibernate(
     let outcome = repo
         .apply(
             &|view| -> Result<ChangeSet, GitopsError> {
-                let mut s = parse_state(&path, view.read_file(&path)?.as_deref())?;
+                let mut s = parse_state(view, &path)?;
                 s.hibernated = Some(asleep);
                 match &files {
                     Some(f) => lane_change(view, &lane.gitops.path, f, Some(&s)),

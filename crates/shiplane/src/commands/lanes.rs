@@ -13,8 +13,8 @@ use shiplane_gitops::{ChangeSet, DirEntry, EntryKind, GitopsError, GitopsRepo, T
 use shiplane_intent::model::WriteMode;
 use shiplane_intent::{EffectiveIntent, EffectiveLane};
 use shiplane_lane::{
-    HistoryEntry, LaneState, Release, ReleaseImage, catalog_path, manifests_dir, release_path,
-    state_path,
+    Actor, HistoryEntry, IdentitySource, LaneState, Release, ReleaseImage, catalog_path,
+    manifests_dir, release_path, state_path,
 };
 use shiplane_render::{
     ARGOCD_DIR, EditError, PinnedImage, RenderRelease, helm_values_edit, kustomize_images_edit,
@@ -613,14 +613,18 @@ pub(super) fn summarize(
 
 /// Who is acting: `SHIPLANE_ACTOR`, `GITHUB_ACTOR`, `BUILDKITE_BUILD_CREATOR`, else git's
 /// `user.name`.
-pub(super) fn actor() -> Option<String> {
-    for var in ["SHIPLANE_ACTOR", "GITHUB_ACTOR", "BUILDKITE_BUILD_CREATOR"] {
+pub(super) fn actor() -> Option<Actor> {
+    for (var, source) in [
+        ("SHIPLANE_ACTOR", IdentitySource::Env),
+        ("GITHUB_ACTOR", IdentitySource::CiGithub),
+        ("BUILDKITE_BUILD_CREATOR", IdentitySource::CiBuildkite),
+    ] {
         if let Some(v) = std::env::var(var)
             .ok()
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
         {
-            return Some(v);
+            return Some(Actor { name: v, source });
         }
     }
     let out = Command::new("git")
@@ -628,7 +632,27 @@ pub(super) fn actor() -> Option<String> {
         .output()
         .ok()?;
     let name = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    (out.status.success() && !name.is_empty()).then_some(name)
+    (out.status.success() && !name.is_empty()).then_some(Actor {
+        name,
+        source: IdentitySource::GitConfig,
+    })
+}
+
+/// [`actor`], or `unknown` when nothing names the person.
+pub(super) fn actor_or_unknown() -> Actor {
+    actor().unwrap_or_else(|| Actor {
+        name: "unknown".to_owned(),
+        source: IdentitySource::Unknown,
+    })
+}
+
+/// A change that cannot be computed on the head `view` holds (a lane file that does not
+/// parse): the error names that head commit, and the message names the file.
+pub(super) fn change_error(view: &dyn Reader, message: impl Into<String>) -> GitopsError {
+    GitopsError::Change {
+        head: view.head().unwrap_or_else(|| "the empty branch".to_owned()),
+        source: message.into().into(),
+    }
 }
 
 /// Now.

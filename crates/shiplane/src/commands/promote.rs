@@ -13,15 +13,15 @@ use shiplane_gitops::{CommitMessage, GitopsRepo, Outcome};
 use shiplane_intent::{EffectiveIntent, EffectiveLane};
 use shiplane_lane::{
     Approval, ImageStatus, LaneState, PolicyInput, Refusal, Release, ReleaseImage, Version,
-    evaluate, release_id, release_path, state_path,
+    evaluate, order_refusal, release_id, release_path, state_path,
 };
 use shiplane_notify::{Delivery, Event, EventKind, Link, ServiceImage};
 use shiplane_plan::{Oid, render_tag};
 
 use super::lane_images;
 use super::lanes::{
-    actor, desired_files, gitops_error, history, lane, lane_change, now, now_text, open,
-    read_release, read_state, release_at, summarize,
+    Reader as _, actor, actor_or_unknown, change_error, desired_files, gitops_error, history, lane,
+    lane_change, now, now_text, open, read_release, read_state, release_at, summarize,
 };
 use crate::cli::PromoteArgs;
 use crate::intent_file::{self, IntentFile};
@@ -72,7 +72,7 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
                 .help("set SHIPLANE_ACTOR (or git's user.name)"),
         );
     }
-    let actor_name = actor.clone().unwrap_or_else(|| "unknown".to_owned());
+    let actor = actor.unwrap_or_else(actor_or_unknown);
 
     let mut repo = open(lane)?;
     let candidate = candidate(args, &file, &eff, lane, &repo)?;
@@ -84,21 +84,77 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
             .iter()
             .map(|(s, i)| (s.as_str(), i.digest.as_str())),
     );
+    // What the lane runs now, as bytes: the promotion is re-checked against the head it
+    // commits to, and refused when the lane moved (a rollback, a hold) in between.
+    let release_file = release_path(&lane.gitops.path);
+    let current_bytes = repo
+        .read_file(&release_file)
+        .map_err(|e| gitops_error("cannot read the lane's release", &e))?;
     let current = read_release(&repo, lane)?;
     let state = read_state(&repo, lane)?;
-    // The same release again: re-render it (the intent may have changed) under hold and freeze
-    // only; it was admitted by the other rules when it entered the lane, so the facts those
-    // rules need (the lane's and the upstream lane's history) are not read.
-    let same = current.as_ref().filter(|c| c.id == id).cloned();
-    let lane_history = match same {
-        Some(_) => Vec::new(),
-        None => history(&repo, lane)?,
-    };
+    let hash = intent_hash(&eff)?;
     let now = now();
     let at = now_text(now);
 
+    let same = current.as_ref().filter(|c| c.id == id).cloned();
+    // The lane already runs this release. Either nothing would change (same intent, or an
+    // intent change that renders to the same files) — then there is nothing to decide — or the
+    // intent changed what the lane runs, and that change goes through the whole policy like
+    // any other (SPEC §2.5), with approvals bound to this intent.
+    let mut stores = Stores::default();
+    if let Some(cur) = &same {
+        let pending = state.pending_approvals.contains_key(&id);
+        let unchanged = !args.dry_run && cur.intent_hash == hash && !pending;
+        let changes_lane = !unchanged && !pending && {
+            let probe = Release {
+                intent_hash: hash.clone(),
+                ..cur.clone()
+            };
+            let hibernated = state.is_hibernated(lane.hibernate);
+            let files = desired_files(&eff, lane, &probe, hibernated)?;
+            let change = lane_change(&repo, &lane.gitops.path, &files, None)
+                .map_err(|e| gitops_error("cannot read the lane's files", &e))?;
+            summarize(&repo, &change)?
+                .iter()
+                .any(|(p, _)| *p != release_file)
+        };
+        if !changes_lane && !pending {
+            // Where the release is taken from is checked on every request, also when nothing
+            // would change: `promote prod --from qa` is refused whatever prod runs.
+            if let Some(r) = order_refusal(lane, candidate.source_lane.as_deref()) {
+                return Ok(refused(lane, &id, &[r], false, &[], out));
+            }
+            // Lane tags follow what the lane runs: put back also when nothing changed, so that
+            // running the promotion again repairs a tag that did not get through.
+            let on_required_branch = lane
+                .require_tag_on
+                .as_ref()
+                .map(|branch| on_branch(&file, &cur.source_commit, branch));
+            let mut registry = RegistryWork {
+                copies: Vec::new(),
+                tags: lane_images::lane_tags_on_branch(lane, cur, on_required_branch.as_ref())?,
+            };
+            if !args.dry_run {
+                lane_images::apply_tags(&mut registry.tags, &mut stores)?;
+            }
+            let summary: Vec<(String, &'static str)> = Vec::new();
+            print_result(
+                out,
+                lane,
+                cur,
+                None,
+                args.dry_run.then_some(summary.as_slice()),
+                args.dry_run,
+                &[],
+                &registry,
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+
     // Facts for the policy.
-    let upstream_history: Vec<String> = match lane.from.as_ref().filter(|_| same.is_none()) {
+    let lane_history = history(&repo, lane)?;
+    let upstream_history: Vec<String> = match &lane.from {
         Some(up) => {
             let up_lane = &eff.lanes[up];
             let up_repo = open(up_lane)?;
@@ -117,60 +173,63 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         .iter()
         .filter_map(|(e, _)| e.version.as_deref().and_then(|v| Version::parse(v).ok()))
         .collect();
-    let mut approvals: Vec<Approval> = state
-        .pending_approvals
-        .get(&id)
-        .cloned()
-        .unwrap_or_default();
-    let mut approved_now = false;
-    if let Some(me) = actor.as_ref().filter(|_| args.approve)
-        && !approvals.iter().any(|a| &a.by == me)
-    {
-        approvals.push(Approval {
-            by: me.clone(),
-            at: at.clone(),
-        });
-        approved_now = true;
-    }
+    let mine = args.approve.then(|| Approval {
+        by: actor.name.clone(),
+        at: at.clone(),
+        source: actor.source,
+        intent_hash: Some(hash.clone()),
+    });
+    let approvals = with_approval(
+        state
+            .pending_approvals
+            .get(&id)
+            .map_or(&[][..], Vec::as_slice),
+        mine.as_ref(),
+        &hash,
+    );
     crate::support::timing("facts");
     let zones = |name: &str| jiff::tz::TimeZone::get(name).ok();
     let reason = args.reason.as_deref();
 
-    let stripped;
+    // A re-promotion keeps the release's version: the same images from the same commit are
+    // the same release, whatever intent they are rendered with.
+    let keep_version;
     let policy_lane = if same.is_some() {
-        stripped = EffectiveLane {
-            from: None,
-            approvals: 0,
+        keep_version = EffectiveLane {
             version: None,
-            require_tag_on: None,
             ..lane.clone()
         };
-        &stripped
+        &keep_version
     } else {
         lane
     };
-    let decision = evaluate(&PolicyInput {
-        lane: policy_lane,
-        release_id: &id,
-        source_lane: candidate.source_lane.as_deref(),
-        upstream_history: &upstream_history,
-        on_required_branch: on_required_branch.clone(),
-        earlier_versions: &earlier_versions,
-        requested_version: args.version.as_deref(),
-        approvals: &approvals,
-        now,
-        zones: &zones,
-        state: &state,
-        override_freeze: args.override_freeze.then_some(reason.unwrap_or_default()),
-        override_hold: args.override_hold.then_some(reason.unwrap_or_default()),
-        actor: &actor_name,
-    });
+    let policy = |state: &LaneState, approvals: &[Approval]| {
+        evaluate(&PolicyInput {
+            lane: policy_lane,
+            release_id: &id,
+            source_lane: candidate.source_lane.as_deref(),
+            upstream_history: &upstream_history,
+            on_required_branch: on_required_branch.clone(),
+            earlier_versions: &earlier_versions,
+            requested_version: args.version.as_deref(),
+            approvals,
+            intent_hash: &hash,
+            now,
+            zones: &zones,
+            state,
+            override_freeze: args.override_freeze.then_some(reason.unwrap_or_default()),
+            override_hold: args.override_hold.then_some(reason.unwrap_or_default()),
+            actor: &actor.name,
+        })
+    };
+    let decision = policy(&state, &approvals);
 
     if !decision.refusals.is_empty() {
-        let only_approvals = decision.refusals.iter().all(|r| r.rule == "approvals");
         let mut recorded = false;
-        if approved_now && only_approvals && !args.dry_run {
-            recorded = record_approval(&mut repo, lane, &id, &approvals)?;
+        if let Some(mine) = mine.as_ref().filter(|_| decision.only_approvals_missing())
+            && !args.dry_run
+        {
+            recorded = record_approval(&mut repo, lane, &id, mine)?;
         }
         // A recorded approval waits for the next approver; any other refusal is a failure.
         let notifications = if args.dry_run {
@@ -200,7 +259,7 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
                     source_commit: &candidate.source_commit,
                     services: &candidate.images,
                     gitops_commit: None,
-                    actor: &actor_name,
+                    actor: &actor.name,
                     reason: Some(reason),
                 },
             )
@@ -221,69 +280,48 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         Some(_) => Vec::new(),
         None => lane_images::placements(lane, &candidate.images),
     };
-    let mut stores = Stores::default();
     let images = if args.dry_run {
         candidate.images.clone()
     } else {
         lane_images::place(&copies, &candidate.images, &mut stores)?
     };
-    // Nothing to do: the lane runs this release, rendered from this very intent, and no
-    // approvals for it wait in the state. Its files are what a render would write again (the
-    // hibernation they were rendered with changes only by `hibernate`/`wake`, which re-render,
-    // or by the intent's `hibernate`, which is in the hash), so neither rendering nor a commit.
-    let hash = intent_hash(&eff);
-    let unchanged = !args.dry_run
-        && same.as_ref().is_some_and(|r| r.intent_hash == hash)
-        && !state.pending_approvals.contains_key(&id);
-    let mut release = match same {
-        Some(current) => current,
-        None => Release {
-            release_format: shiplane_lane::FORMAT_VERSION,
-            id: id.clone(),
-            lane: lane.name.clone(),
-            version: decision.version.map(|v| v.to_string()),
-            source_commit: candidate.source_commit.clone(),
-            services: images,
-            intent_hash: hash.clone(),
-            approvals: approvals.clone(),
-            promoted_by: actor_name.clone(),
-            promoted_at: at.clone(),
-            promoted_from: candidate.promoted_from.clone(),
-            overrides: decision.overrides.clone(),
+    // The record names who made *this* change and the approvals that admitted *it*; a
+    // re-promotion of the same release keeps only the release's identity and version.
+    let release = Release {
+        release_format: shiplane_lane::FORMAT_VERSION,
+        id: id.clone(),
+        lane: lane.name.clone(),
+        version: match &same {
+            Some(cur) => cur.version.clone(),
+            None => decision.version.map(|v| v.to_string()),
         },
+        source_commit: candidate.source_commit.clone(),
+        services: match &same {
+            Some(cur) => cur.services.clone(),
+            None => images,
+        },
+        intent_hash: hash.clone(),
+        approvals: approvals
+            .iter()
+            .filter(|a| a.intent_hash.as_deref() == Some(hash.as_str()))
+            .cloned()
+            .collect(),
+        promoted_by: actor.name.clone(),
+        promoted_by_source: actor.source,
+        promoted_at: at.clone(),
+        promoted_from: candidate.promoted_from.clone(),
+        overrides: decision.overrides.clone(),
     };
     let hibernated = state.is_hibernated(lane.hibernate);
-    let mut files = if unchanged {
-        None
-    } else {
-        Some(desired_files(&eff, lane, &release, hibernated)?)
-    };
+    let files = desired_files(&eff, lane, &release, hibernated)?;
     crate::support::timing("rendered");
-    // A re-render of the same release that changes the lane's files records the intent they
-    // are rendered from (so the next promotion of it takes the shortcut above); one that
-    // changes nothing keeps the old record and makes no commit.
-    if let Some(f) = files.as_mut()
-        && release.intent_hash != hash
-    {
-        let path = release_path(&lane.gitops.path);
-        let change = lane_change(&repo, &lane.gitops.path, f, None)
-            .map_err(|e| gitops_error("cannot read the lane's files", &e))?;
-        if summarize(&repo, &change)?.iter().any(|(p, _)| *p != path) {
-            release.intent_hash.clone_from(&hash);
-            f.files.insert(path, release.to_bytes());
-        }
-    }
     let lane_path = lane.gitops.path.clone();
     let rid = release.id.clone();
+    // Approvals collected for this release are used up; other state stays as it is.
     let new_state = |view: &dyn super::lanes::Reader| -> Result<Option<LaneState>, shiplane_gitops::GitopsError> {
-        // Approvals collected for this release are used up; other state stays as it is.
         let path = state_path(&lane_path);
-        let bytes = view.read(&path)?;
-        let Some(bytes) = bytes else { return Ok(None) };
-        let mut s = LaneState::parse(&path, Some(&bytes)).map_err(|e| shiplane_gitops::GitopsError::Change {
-            head: path.clone(),
-            source: e.to_string().into(),
-        })?;
+        let Some(bytes) = view.read(&path)? else { return Ok(None) };
+        let mut s = LaneState::parse(&path, Some(&bytes)).map_err(|e| change_error(view, e.to_string()))?;
         s.pending_approvals.remove(&rid);
         Ok(Some(s))
     };
@@ -293,11 +331,9 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
     let planned_tags =
         lane_images::lane_tags_on_branch(lane, &release, on_required_branch.as_ref())?;
     let label = release.label();
-    if args.dry_run
-        && let Some(files) = &files
-    {
+    if args.dry_run {
         let s = new_state(&repo).map_err(|e| gitops_error("cannot read the lane's state", &e))?;
-        let change = lane_change(&repo, &lane.gitops.path, files, s.as_ref())
+        let change = lane_change(&repo, &lane.gitops.path, &files, s.as_ref())
             .map_err(|e| gitops_error("cannot read the lane's files", &e))?;
         let summary = summarize(&repo, &change)?;
         let registry = RegistryWork {
@@ -319,8 +355,12 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
 
     let mut message = CommitMessage::new(format!("Promote {} to {label}", lane.name))
         .with_body(format!(
-            "Release {} from {} ({}), promoted by {}.",
-            release.id, release.promoted_from, release.source_commit, release.promoted_by
+            "Release {} from {} ({}), promoted by {} ({}).",
+            release.id,
+            release.promoted_from,
+            release.source_commit,
+            release.promoted_by,
+            release.promoted_by_source
         ))
         .with_trailer("Shiplane-Lane", &lane.name)
         .with_trailer("Shiplane-Release", &release.id)
@@ -328,9 +368,10 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
             "Shiplane-Version",
             release.version.as_deref().unwrap_or("none"),
         )
-        .with_trailer("Source-Commit", &release.source_commit);
+        .with_trailer("Source-Commit", &release.source_commit)
+        .with_trailer("Promoted-By", &release.promoted_by);
     for a in &release.approvals {
-        message = message.with_trailer("Approved-By", &a.by);
+        message = message.with_trailer("Approved-By", &format!("{} ({})", a.by, a.source));
     }
     let facts = |kind, gitops_commit, reason| NotifyFacts {
         kind,
@@ -340,23 +381,56 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         source_commit: &release.source_commit,
         services: &release.services,
         gitops_commit,
-        actor: &actor_name,
+        actor: &actor.name,
         reason,
     };
-    let outcome = match &files {
-        None => Ok(Outcome::NoChange),
-        Some(files) => repo.apply(
-            &|view| -> Result<shiplane_gitops::ChangeSet, shiplane_gitops::GitopsError> {
-                let s = new_state(view)?;
-                lane_change(view, &lane.gitops.path, files, s.as_ref())
-            },
-            &message,
-        ),
-    };
+    // The policy is decided again on the head the commit is built on, inside the retry: a hold
+    // or rollback that landed while this promotion was in flight wins.
+    let late_refusals: std::cell::RefCell<Option<Vec<Refusal>>> = std::cell::RefCell::new(None);
+    let lane_moved = std::cell::Cell::new(false);
+    let outcome = repo.apply(
+        &|view| -> Result<shiplane_gitops::ChangeSet, shiplane_gitops::GitopsError> {
+            let head_state = read_state(view, lane).map_err(|e| change_error(view, e.message))?;
+            let approvals = with_approval(
+                head_state.pending_approvals.get(&id).map_or(&[][..], Vec::as_slice),
+                mine.as_ref(),
+                &hash,
+            );
+            let recheck = policy(&head_state, &approvals);
+            if !recheck.refusals.is_empty() {
+                let messages: Vec<String> = recheck.refusals.iter().map(|r| r.message.clone()).collect();
+                *late_refusals.borrow_mut() = Some(recheck.refusals);
+                return Err(change_error(view, format!("refused on the head it would commit to: {}", messages.join("; "))));
+            }
+            let now_bytes = view.read(&release_file)?;
+            if now_bytes != current_bytes {
+                lane_moved.set(true);
+                let runs = now_bytes
+                    .as_deref()
+                    .and_then(|b| Release::parse(&release_file, b).ok())
+                    .map_or_else(|| "something else".to_owned(), |r| format!("release {}", r.label()));
+                return Err(change_error(
+                    view,
+                    format!("lane `{}` changed while this promotion was in flight (it now runs {runs}); nothing was committed", lane.name),
+                ));
+            }
+            let s = new_state(view)?;
+            lane_change(view, &lane.gitops.path, &files, s.as_ref())
+        },
+        &message,
+    );
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
-            let err = gitops_error(&format!("promoting lane `{}` failed", lane.name), &e);
+            if let Some(refusals) = late_refusals.take() {
+                return Ok(refused(lane, &id, &refusals, false, &[], out));
+            }
+            let mut err = gitops_error(&format!("promoting lane `{}` failed", lane.name), &e);
+            if lane_moved.get() || e.is_retryable() {
+                err = err.help(
+                    "run the same promotion again: it is decided afresh on what the lane runs now",
+                );
+            }
             notify(
                 &eff,
                 &facts(EventKind::Failure, None, Some(err.message.clone())),
@@ -392,6 +466,20 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         &registry,
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The approvals filed for a release plus `mine` (when given and not already among them for
+/// this intent): one person approving twice counts once.
+fn with_approval(filed: &[Approval], mine: Option<&Approval>, hash: &str) -> Vec<Approval> {
+    let mut all = filed.to_vec();
+    if let Some(me) = mine
+        && !all
+            .iter()
+            .any(|a| a.by == me.by && a.intent_hash.as_deref() == Some(hash))
+    {
+        all.push(me.clone());
+    }
+    all
 }
 
 /// What a promotion did (or, in a dry run, would do) in registries.
@@ -497,7 +585,7 @@ fn refused(
             "lane": lane.name,
             "release": id,
             "approval_recorded": recorded,
-            "refusals": refusals.iter().map(|r| serde_json::json!({"rule": r.rule, "message": r.message, "help": r.help})).collect::<Vec<_>>(),
+            "refusals": refusals.iter().map(|r| serde_json::json!({"rule": r.rule.as_str(), "message": r.message, "help": r.help})).collect::<Vec<_>>(),
             "notifications": notifications,
         }));
     } else {
@@ -566,33 +654,34 @@ pub(super) fn notify(eff: &EffectiveIntent, facts: &NotifyFacts<'_>) -> Vec<Deli
     deliveries
 }
 
-/// Records approvals for a release not yet promotable in the lane's `state.json`, so the next
-/// approver's run sees them. Returns whether a commit was made.
+/// Records an approval for a release not yet promotable in the lane's `state.json`, so the
+/// next approver's run sees it. Returns whether a commit was made.
 fn record_approval(
     repo: &mut GitopsRepo,
     lane: &EffectiveLane,
     id: &str,
-    approvals: &[Approval],
+    approval: &Approval,
 ) -> Result<bool, CliError> {
     let path = state_path(&lane.gitops.path);
     let message = CommitMessage::new(format!("Approve {id} for {}", lane.name))
         .with_trailer("Shiplane-Lane", &lane.name)
-        .with_trailer("Shiplane-Release", id);
+        .with_trailer("Shiplane-Release", id)
+        .with_trailer(
+            "Approved-By",
+            &format!("{} ({})", approval.by, approval.source),
+        );
     let outcome = repo
         .apply(
             &|view| -> Result<shiplane_gitops::ChangeSet, shiplane_gitops::GitopsError> {
                 let bytes = view.read_file(&path)?;
-                let mut state = LaneState::parse(&path, bytes.as_deref()).map_err(|e| {
-                    shiplane_gitops::GitopsError::Change {
-                        head: path.clone(),
-                        source: e.to_string().into(),
-                    }
-                })?;
+                let mut state = LaneState::parse(&path, bytes.as_deref())
+                    .map_err(|e| change_error(view, e.to_string()))?;
                 let list = state.pending_approvals.entry(id.to_owned()).or_default();
-                for a in approvals {
-                    if !list.iter().any(|x| x.by == a.by) {
-                        list.push(a.clone());
-                    }
+                if !list
+                    .iter()
+                    .any(|x| x.by == approval.by && x.intent_hash == approval.intent_hash)
+                {
+                    list.push(approval.clone());
                 }
                 Ok(shiplane_gitops::ChangeSet::new().with_write(path.clone(), state.to_bytes()))
             },
@@ -602,9 +691,19 @@ fn record_approval(
     Ok(matches!(outcome, Outcome::Committed { .. }))
 }
 
-fn intent_hash(eff: &EffectiveIntent) -> String {
-    let value = serde_json::to_value(eff).unwrap_or_default();
-    hex::encode(Sha256::digest(shiplane_lane::canonical_json(&value)))
+/// The SHA-256 of the effective intent as canonical JSON: what a lane is rendered from, and
+/// what approvals are bound to.
+pub(super) fn intent_hash(eff: &EffectiveIntent) -> Result<String, CliError> {
+    // A hash over `null` would make every intent look the same; refuse instead.
+    let value = serde_json::to_value(eff).map_err(|e| {
+        CliError::new(
+            EXIT_FAILURE,
+            format!("cannot serialise the effective intent to hash it: {e}"),
+        )
+    })?;
+    Ok(hex::encode(Sha256::digest(shiplane_lane::canonical_json(
+        &value,
+    ))))
 }
 
 /// Whether `commit` is on `branch` (the local branch, else `origin/<branch>`).

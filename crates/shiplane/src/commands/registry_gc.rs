@@ -30,7 +30,7 @@ use shiplane_retention::{
 };
 
 use super::lane_images::{lane_repository, lane_tags_literal};
-use super::lanes::{actor, gitops_error, history, now, open, read_release, release_at};
+use super::lanes::{actor_or_unknown, gitops_error, history, now, open, read_release, release_at};
 use crate::cli::RegistryGcArgs;
 use crate::intent_file;
 use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
@@ -508,7 +508,7 @@ fn execute(
             tags.into_iter().map(str::to_owned).collect(),
         ));
     }
-    let who = actor().unwrap_or_else(|| "unknown".to_owned());
+    let who = actor_or_unknown().name;
     for (repository, digests) in planned {
         let target = &targets[&repository];
         // Fresh references: a promotion or a publish may have landed since the plan was made.

@@ -13,8 +13,8 @@ use shiplane_gitops::{CommitMessage, Outcome};
 use shiplane_lane::{LaneState, manifests_dir, release_path, rollback_target, state_path};
 
 use super::lanes::{
-    Desired, actor, files_at, gitops_error, history, lane, lane_change, now, now_text, open,
-    read_release, release_at, write_mode_edits,
+    Desired, actor_or_unknown, change_error, files_at, gitops_error, history, lane, lane_change,
+    now, now_text, open, read_release, release_at, write_mode_edits,
 };
 use crate::cli::RollbackArgs;
 use crate::intent_file;
@@ -66,7 +66,7 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
         None => Desired::rendered(files),
     };
 
-    let who = actor().unwrap_or_else(|| "unknown".to_owned());
+    let who = actor_or_unknown().name;
     let at = now_text(now());
     let reason = args.reason.clone().unwrap_or_else(|| {
         format!(
@@ -87,12 +87,8 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
         .apply(
             &|view| -> Result<shiplane_gitops::ChangeSet, shiplane_gitops::GitopsError> {
                 let bytes = view.read_file(&spath)?;
-                let mut state = LaneState::parse(&spath, bytes.as_deref()).map_err(|e| {
-                    shiplane_gitops::GitopsError::Change {
-                        head: spath.clone(),
-                        source: e.to_string().into(),
-                    }
-                })?;
+                let mut state = LaneState::parse(&spath, bytes.as_deref())
+                    .map_err(|e| change_error(view, e.to_string()))?;
                 state.held = true;
                 state.reason = Some(reason.clone());
                 state.by = Some(who.clone());
