@@ -18,20 +18,6 @@ fn example(name: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-/// The examples are copies of `../shared/examples`; when that folder is beside the project, they
-/// must not have drifted.
-#[test]
-fn examples_match_shared_copies() {
-    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/examples");
-    if !shared.is_dir() {
-        return;
-    }
-    for name in ["miker.yaml", "agentrun.json"] {
-        let theirs = std::fs::read_to_string(shared.join(name)).unwrap();
-        assert_eq!(example(name), theirs, "{name} differs from shared/examples");
-    }
-}
-
 #[test]
 fn examples_are_valid_without_warnings() {
     for name in ["miker.yaml", "agentrun.json"] {

@@ -229,9 +229,8 @@ fn kubernetes_validate_refuses_a_broken_object() {
 /// The strict JSON Schema of a CRD's served version: `additionalProperties: false` wherever
 /// the CRD lists `properties` and does not preserve unknown fields.
 fn crd_schema(file: &str) -> Value {
-    let path = common::shared_dir().join("schemas").join(file);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (set SHIPLANE_SHARED_DIR)", path.display()));
+    let path = common::testdata_dir().join("schemas").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let crd: Value = serde_saphyr::from_str(&text).expect("CRD parses");
     let versions = crd["spec"]["versions"].as_array().expect("versions");
     let version = versions
@@ -359,7 +358,7 @@ fn the_strict_crd_schemas_refuse_broken_objects() {
 
 #[test]
 fn kustomizations_match_the_kustomization_schema() {
-    let path = common::shared_dir().join("schemas/kustomize/kustomization.json");
+    let path = common::testdata_dir().join("schemas/kustomize/kustomization.json");
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     for (label, eff, lane, release) in common::cases() {

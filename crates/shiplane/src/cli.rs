@@ -55,7 +55,7 @@ pub enum ColorChoice {
 pub enum Command {
     /// Validate the intent file: every problem at once, at its line and column
     #[command(
-        after_help = "Examples:\n  shiplane check\n  shiplane check --intent ../shared/examples/miker.yaml\n  shiplane check --show-effective          print the model after inheritance\n  shiplane check --json                    diagnostics as JSON objects\n\nExit status: 0 when valid (warnings allowed), 2 when invalid."
+        after_help = "Examples:\n  shiplane check\n  shiplane check --intent deploy/shiplane.yaml\n  shiplane check --show-effective          print the model after inheritance\n  shiplane check --json                    diagnostics as JSON objects\n\nExit status: 0 when valid (warnings allowed), 2 when invalid."
     )]
     Check(CheckArgs),
     /// Print the JSON Schema of the intent file

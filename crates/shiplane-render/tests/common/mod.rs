@@ -14,12 +14,11 @@ pub fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
-/// The shared reference directory (schemas): `SHIPLANE_SHARED_DIR` or `../../../shared`.
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("SHIPLANE_SHARED_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-        PathBuf::from,
-    )
+/// The repository's `testdata/` directory: the official schemas and CRDs the rendered objects
+/// are validated against, copied with their licence notes (`testdata/schemas/README.md`), so a
+/// fresh clone needs nothing beside it.
+pub fn testdata_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
 
 /// Loads an intent text that must be valid.
