@@ -74,17 +74,15 @@ mod tests {
             .collect()
     }
 
-    fn check(
-        entries: &[(&str, &str)],
-        current: Option<&str>,
-        window: usize,
-        expected: &[&str],
-    ) {
+    fn check(entries: &[(&str, &str)], current: Option<&str>, window: usize, expected: &[&str]) {
         let chosen: Vec<&str> = rollback_window(&history(entries), current, window)
             .iter()
             .map(|c| c.commit)
             .collect();
-        assert_eq!(chosen, expected, "{entries:?} current {current:?} window {window}");
+        assert_eq!(
+            chosen, expected,
+            "{entries:?} current {current:?} window {window}"
+        );
     }
 
     #[test]

@@ -539,7 +539,15 @@ fn an_unreadable_release_json_stops_gc_before_any_deletion() {
     let repo = format!("{}/shop/api", w.registry.host());
     // The environment runs A, dev runs B: only the environment's release protects A.
     let a = w.publish_to("api", &repo, "api A");
-    w.ok(&["env", "up", "pr-1", "--template", "preview", "--commit", "HEAD"]);
+    w.ok(&[
+        "env",
+        "up",
+        "pr-1",
+        "--template",
+        "preview",
+        "--commit",
+        "HEAD",
+    ]);
     w.change("services/api/main.py", "v2\n");
     w.publish_to("api", &repo, "api B");
     w.ok(&["promote", "dev", "--commit", "HEAD"]);
@@ -571,12 +579,12 @@ fn an_unreadable_release_json_stops_gc_before_any_deletion() {
 /// listing, skips the digest and says why.
 #[test]
 fn a_promotion_landing_during_gc_saves_its_digest() {
-    if !tools() {
-        return;
-    }
     // What the hook does once armed: promote `dev` to this source commit, from another
     // machine (its own cache), through the proxy like everything else.
     type Armed = Option<(std::path::PathBuf, String)>;
+    if !tools() {
+        return;
+    }
     let armed = Arc::new(std::sync::Mutex::new(Armed::None));
     let promoted = Arc::new(std::sync::Mutex::new(None::<std::process::Output>));
     let proxy_port = std::sync::OnceLock::<u16>::new();
@@ -640,7 +648,11 @@ fn a_promotion_landing_during_gc_saves_its_digest() {
     // makes), someone promotes v1 back to dev.
     *armed.lock().unwrap() = Some((w.source.path().to_path_buf(), commit_v1));
     let done = w.ok(&["registry", "gc", "--execute"]);
-    let out = promoted.lock().unwrap().take().expect("the promotion ran during gc");
+    let out = promoted
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the promotion ran during gc");
     assert!(
         out.status.success(),
         "{}",
@@ -659,8 +671,7 @@ fn a_promotion_landing_during_gc_saves_its_digest() {
     let why = deletions[0]["why"].as_str().unwrap();
     let id = release["release"]["id"].as_str().unwrap();
     assert!(
-        why.contains(&format!("lane dev's current release {id}"))
-            && why.contains("while gc ran"),
+        why.contains(&format!("lane dev's current release {id}")) && why.contains("while gc ran"),
         "{why}"
     );
     points_to(&format!("{}/shop/api@{v1}", w.registry.host()), &v1);

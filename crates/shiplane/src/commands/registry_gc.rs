@@ -350,10 +350,11 @@ fn protections(
             })
             .collect();
         let current_id = current.as_ref().map(|r| r.id.as_str());
-        let mut past: Vec<(HistoryCommit<'_>, Kept)> = rollback_window(&commits, current_id, window)
-            .into_iter()
-            .map(|c| (c, Kept::Window))
-            .collect();
+        let mut past: Vec<(HistoryCommit<'_>, Kept)> =
+            rollback_window(&commits, current_id, window)
+                .into_iter()
+                .map(|c| (c, Kept::Window))
+                .collect();
         if let Some(baseline) = baseline {
             let known = baseline.0.get(&lane.name).unwrap_or(&no_commits);
             past.extend(
@@ -722,9 +723,13 @@ fn execute(
                     });
                     continue;
                 }
-                let deleted = Digest::parse(digest).map_err(registry_error).and_then(|parsed| {
-                    block_on(async { target.store.delete_manifest(&target.name, &parsed).await })
-                });
+                let deleted = Digest::parse(digest)
+                    .map_err(registry_error)
+                    .and_then(|parsed| {
+                        block_on(async {
+                            target.store.delete_manifest(&target.name, &parsed).await
+                        })
+                    });
                 match deleted {
                     Ok(Ok(()) | Err(RegistryError::NotFound { .. })) => {
                         done.push((digest.clone(), tags.clone()));
@@ -773,7 +778,11 @@ fn lost_in_flight(
         .iter()
         .filter(|(digest, _)| protected.contains(digest))
         .map(|(digest, _)| {
-            let why: Vec<String> = protected.of(digest).iter().map(ToString::to_string).collect();
+            let why: Vec<String> = protected
+                .of(digest)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             format!("{repository}@{digest} ({})", why.join("; "))
         })
         .collect();
