@@ -5,7 +5,9 @@
 //! lane's release or its rollback window, or recorded in the artifact index within the grace
 //! period), [`plan`] decides for every tag whether it is kept or deleted and records every reason.
 //! Right before a deletion, [`recheck`] compares a fresh listing and fresh references with the
-//! plan and refuses when anything moved.
+//! plan and refuses when anything moved. Which past releases of a lane count as references is
+//! decided by [`rollback_window`] (distinct releases, not commits) and [`landed_since`]
+//! (releases promoted while gc ran).
 //!
 //! This crate is pure: no I/O, no clock, no async. The adapter lists the registry, reads the
 //! GitOps history and the artifact index, passes the time in, prints the plan and deletes. It
@@ -18,6 +20,7 @@
 //! * a protected digest is protected in *every* repository, because the adapter cannot always
 //!   tell which repository a reference names after mirroring or copying between registries.
 
+mod history;
 mod plan;
 mod recheck;
 mod rules;
@@ -25,6 +28,7 @@ mod rules;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
+pub use history::{HistoryCommit, landed_since, rollback_window};
 pub use plan::{Action, Decision, GcPlan, Reason, plan};
 pub use recheck::{Refusal, recheck};
 pub use rules::{CompiledRules, Rules, RulesError, is_semver_tag};
@@ -63,6 +67,14 @@ pub enum Protection {
         /// Whether it is the lane's current release (otherwise it is in the rollback window).
         current: bool,
     },
+    /// Referenced by a release committed to a lane's history after gc started (see
+    /// [`landed_since`]), whether or not the lane still runs it.
+    PromotedDuringRun {
+        /// The lane, e.g. `prod`.
+        lane: String,
+        /// The release identity.
+        release: String,
+    },
     /// Recorded in the artifact index more recently than the grace period.
     YoungArtifact {
         /// The service whose index records it.
@@ -87,6 +99,10 @@ impl fmt::Display for Protection {
             } => write!(
                 f,
                 "referenced by lane {lane}'s release {release} (rollback window)"
+            ),
+            Self::PromotedDuringRun { lane, release } => write!(
+                f,
+                "referenced by release {release}, promoted to lane {lane} while gc ran"
             ),
             Self::YoungArtifact {
                 service,
@@ -206,6 +222,14 @@ mod tests {
         assert_eq!(
             window.to_string(),
             "referenced by lane prod's release r-old (rollback window)"
+        );
+        let landed = Protection::PromotedDuringRun {
+            lane: "prod".into(),
+            release: "r-new".into(),
+        };
+        assert_eq!(
+            landed.to_string(),
+            "referenced by release r-new, promoted to lane prod while gc ran"
         );
         let young = Protection::YoungArtifact {
             service: "api".into(),

@@ -58,6 +58,42 @@ impl World {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// Commits `text` as `path` to the GitOps repository's `main` by hand (a clone, a commit,
+    /// a push), as a person editing the repository would.
+    fn gitops_write(&self, path: &str, text: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let out = StdCommand::new("git")
+                .current_dir(dir.path())
+                .args(["-c", "user.name=Hand", "-c", "user.email=hand@example.com"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        git(&["clone", "-q", &self.gitops_url(), "."]);
+        std::fs::write(dir.path().join(path), text).unwrap();
+        git(&["commit", "-qam", &format!("edit {path} by hand")]);
+        git(&["push", "-q", "origin", "HEAD:main"]);
+    }
+
+    /// The source repository's `HEAD`, in full.
+    fn head(&self) -> String {
+        self.source.git(&["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// Rewrites the intent in the work tree (not committed): the next command reads it.
+    fn edit_intent(&self, from: &str, to: &str) {
+        let path = self.source.path().join("shiplane.yaml");
+        let intent = std::fs::read_to_string(&path).unwrap();
+        assert!(intent.contains(from), "{from} not in the intent");
+        std::fs::write(&path, intent.replace(from, to)).unwrap();
+    }
+
     fn change(&self, path: &str, text: &str) {
         self.source.write(path, text);
         self.source.commit(&format!("change {path}"));
@@ -247,9 +283,25 @@ fn gc_keeps_every_referenced_digest_and_deletes_old_tags() {
     let _ = w.gitops_json("artifacts/api.json");
 }
 
+/// When a proxy runs its hook.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HookAt {
+    /// Before the request reaches the registry.
+    Request,
+    /// After the registry answered, before the client gets the answer: what the client reads
+    /// was true before the hook ran.
+    Answer,
+}
+
 /// A forwarding proxy in front of the registry, one request per connection, that runs `hook`
-/// right before it forwards the `nth` request whose request line starts with `trigger`.
-fn proxy(upstream: u16, trigger: String, nth: usize, hook: Arc<dyn Fn() + Send + Sync>) -> u16 {
+/// around the `nth` request whose request line starts with `trigger` (see [`HookAt`]).
+fn proxy(
+    upstream: u16,
+    trigger: String,
+    nth: usize,
+    at: HookAt,
+    hook: Arc<dyn Fn() + Send + Sync>,
+) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(AtomicUsize::new(0));
@@ -258,7 +310,7 @@ fn proxy(upstream: u16, trigger: String, nth: usize, hook: Arc<dyn Fn() + Send +
             let Ok(client) = client else { continue };
             let (trigger, seen, hook) = (trigger.clone(), seen.clone(), hook.clone());
             std::thread::spawn(move || {
-                let _ = forward(client, upstream, &trigger, &seen, nth, hook.as_ref());
+                let _ = forward(client, upstream, &trigger, &seen, nth, at, hook.as_ref());
             });
         }
     });
@@ -271,6 +323,7 @@ fn forward(
     trigger: &str,
     seen: &AtomicUsize,
     nth: usize,
+    at: HookAt,
     hook: &(dyn Fn() + Send + Sync),
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
@@ -295,7 +348,8 @@ fn forward(
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
-    if head.starts_with(trigger) && seen.fetch_add(1, Ordering::SeqCst) + 1 == nth {
+    let hooked = head.starts_with(trigger) && seen.fetch_add(1, Ordering::SeqCst) + 1 == nth;
+    if hooked && at == HookAt::Request {
         hook();
     }
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
@@ -304,6 +358,9 @@ fn forward(
     up.write_all(&body)?;
     let mut response = Vec::new();
     up.read_to_end(&mut response)?;
+    if hooked && at == HookAt::Answer {
+        hook();
+    }
     let mut client = client;
     client.write_all(&response)?;
     client.shutdown(std::net::Shutdown::Both)
@@ -327,6 +384,7 @@ fn a_tag_pushed_during_gc_saves_its_digest() {
                 direct,
                 "GET /v2/shop/api/tags/list".to_owned(),
                 2,
+                HookAt::Request,
                 Arc::new(move || {
                     if let Some((reference, dir)) = target.lock().unwrap().as_ref() {
                         let out = assert_cmd::Command::cargo_bin("shiplane")
@@ -378,6 +436,255 @@ fn a_tag_pushed_during_gc_saves_its_digest() {
     points_to(&format!("{direct}:old-a"), &a);
     assert_eq!(resolve(&format!("{direct}:old-b")), None);
     points_to(&format!("{direct}@{v1}"), &v1);
+}
+
+/// Regression (issue "Trust", item 2): the rollback window counted history commits, so an
+/// intent-only re-promotion of the current release (same release id, a new commit in the
+/// lane's history) filled a window of 1 with the current release, and the release a rollback
+/// would restore was deleted.
+#[test]
+fn gc_after_an_intent_only_repromotion_keeps_the_rollback_target() {
+    if !tools() {
+        return;
+    }
+    let Some(w) = World::start(
+        |host, gitops| {
+            gc_intent(host, gitops)
+                .replace("  keep_newest: 5\n", "  keep_newest: 1\n")
+                .replace(
+                    "    build: { context: services/api }\n",
+                    "    build: { context: services/api }\n    run: { env: { LOG_LEVEL: info } }\n",
+                )
+        },
+        &[("services/api/main.py", "v1\n")],
+    ) else {
+        return;
+    };
+    let repo = format!("{}/shop/api", w.registry.host());
+    let a = w.publish_to("api", &repo, "api A");
+    let release_a = w.ok(&["promote", "dev", "--commit", "HEAD"])["release"]["id"].clone();
+    w.change("services/api/main.py", "v2\n");
+    let b = w.publish_to("api", &repo, "api B");
+    let commit_b = w.head();
+    let promoted = w.ok(&["promote", "dev", "--commit", &commit_b]);
+    let release_b = promoted["release"]["id"].clone();
+
+    // An env value changes: B is rendered again, one more commit in dev's history, same release.
+    w.edit_intent("LOG_LEVEL: info", "LOG_LEVEL: debug");
+    let again = w.ok(&["promote", "dev", "--commit", &commit_b]);
+    assert_eq!(again["committed"], true, "{again}");
+    assert_eq!(again["release"]["id"], release_b);
+    let history = w.ok(&["history", "dev"]);
+    let ids: Vec<&Value> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["release"])
+        .collect();
+    assert_eq!(ids, [&release_b, &release_b, &release_a], "{history}");
+
+    w.push(&format!("{repo}:old-1"), "old 1");
+    let old = resolve(&format!("{repo}:old-1")).unwrap();
+    let done = w.ok(&["registry", "gc", "--execute"]);
+    let reasons = |digest: &str| -> Vec<String> {
+        done["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["digest"] == digest)
+            .flat_map(|d| d["reasons"].as_array().unwrap().iter())
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let why_a = reasons(&a);
+    assert!(
+        why_a.iter().any(|r| r.contains("rollback window")),
+        "A is dev's rollback target: {why_a:?}\n{done}"
+    );
+    points_to(&format!("{repo}@{a}"), &a);
+    points_to(&format!("{repo}@{b}"), &b);
+    assert!(
+        done["deletions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["digest"] == old.as_str() && d["outcome"] == "deleted"),
+        "{done}"
+    );
+    assert_eq!(resolve(&format!("{repo}:old-1")), None);
+}
+
+/// Regression (issue "Trust", item 2): an ephemeral environment whose `release.json` could not
+/// be parsed was skipped with a warning, and the image it runs was deleted. A `release.json` gc
+/// cannot read — an instance's or a lane's — now stops it with the file's name, exit 1, before
+/// anything is deleted.
+#[test]
+fn an_unreadable_release_json_stops_gc_before_any_deletion() {
+    if !tools() {
+        return;
+    }
+    let Some(w) = World::start(
+        |host, gitops| {
+            gc_intent(host, gitops)
+                .replace("  keep_newest: 5\n", "  keep_newest: 1\n")
+                .replace(
+                    "retention:\n",
+                    "  preview:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: \"lanes/preview/{name}\" }\nretention:\n",
+                )
+        },
+        &[("services/api/main.py", "v1\n")],
+    ) else {
+        return;
+    };
+    let repo = format!("{}/shop/api", w.registry.host());
+    // The environment runs A, dev runs B: only the environment's release protects A.
+    let a = w.publish_to("api", &repo, "api A");
+    w.ok(&[
+        "env",
+        "up",
+        "pr-1",
+        "--template",
+        "preview",
+        "--commit",
+        "HEAD",
+    ]);
+    w.change("services/api/main.py", "v2\n");
+    w.publish_to("api", &repo, "api B");
+    w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    w.push(&format!("{repo}:old-1"), "old 1");
+    let plan = w.ok(&["registry", "gc"]);
+    assert_eq!(plan["deleted"], 1, "only old-1 may go: {plan}");
+
+    let unreadable = |path: &str| {
+        w.gitops_write(path, "{ \"this is\": \"not a release\" }\n");
+        let text = w.status(&["registry", "gc", "--execute"], 1);
+        assert!(text.contains(path), "the error names {path}: {text}");
+        assert!(text.contains("nothing was deleted"), "{text}");
+        assert!(!text.contains("warning"), "{text}");
+        assert!(resolve(&format!("{repo}:old-1")).is_some(), "{text}");
+        points_to(&format!("{repo}@{a}"), &a);
+        let audit = w.git(&["show", "main:registry/audit.jsonl"]);
+        assert!(!audit.status.success(), "nothing deleted, nothing recorded");
+        // The dry run stops too: a plan made without the file would be a guess.
+        w.status(&["registry", "gc"], 1);
+    };
+    unreadable("lanes/preview/pr-1/release.json");
+    unreadable("lanes/dev/release.json");
+}
+
+/// Regression (issue "Trust, part 2", item 3): gc read the references before it listed the
+/// repository again, so a promotion landing between the two was in neither — its lane tags
+/// move after its commit — and the digest it had just put in a lane was deleted. The
+/// promotion here lands after the repository was listed; gc reads the references after
+/// listing, skips the digest and says why.
+#[test]
+fn a_promotion_landing_during_gc_saves_its_digest() {
+    // What the hook does once armed: promote `dev` to this source commit, from another
+    // machine (its own cache), through the proxy like everything else.
+    type Armed = Option<(std::path::PathBuf, String)>;
+    if !tools() {
+        return;
+    }
+    let armed = Arc::new(std::sync::Mutex::new(Armed::None));
+    let promoted = Arc::new(std::sync::Mutex::new(None::<std::process::Output>));
+    let proxy_port = std::sync::OnceLock::<u16>::new();
+    let Some(w) = World::start(
+        |host, gitops| {
+            let direct: u16 = host.rsplit(':').next().unwrap().parse().unwrap();
+            let (armed, promoted) = (armed.clone(), promoted.clone());
+            let port = proxy(
+                direct,
+                "GET /v2/shop/api/tags/list".to_owned(),
+                2,
+                HookAt::Answer,
+                Arc::new(move || {
+                    let Some((source, commit)) = armed.lock().unwrap().clone() else {
+                        return;
+                    };
+                    let cache = tempfile::tempdir().unwrap();
+                    let out = assert_cmd::Command::cargo_bin("shiplane")
+                        .unwrap()
+                        .current_dir(&source)
+                        .env("SHIPLANE_CACHE_DIR", cache.path())
+                        .env("SHIPLANE_ACTOR", "bob")
+                        .env_remove("SHIPLANE_INTENT")
+                        .args(["promote", "dev", "--commit", &commit, "--json"])
+                        .output()
+                        .unwrap();
+                    *promoted.lock().unwrap() = Some(out);
+                }),
+            );
+            proxy_port.set(port).unwrap();
+            // dev has no lane tags: nothing in the registry shows the promotion, only GitOps.
+            gc_intent(&format!("127.0.0.1:{port}"), gitops)
+                .replace("  dev:\n    tags: [\"dev-latest\"]\n", "  dev: {}\n")
+                .replace("  keep_newest: 5\n", "  keep_newest: 1\n")
+        },
+        &[("services/api/main.py", "v1\n")],
+    ) else {
+        return;
+    };
+    let repo = format!("127.0.0.1:{}/shop/api", proxy_port.get().unwrap());
+    let v1 = w.publish_to("api", &repo, "api v1");
+    let commit_v1 = w.head();
+    w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    for (file, text) in [("v2\n", "api v2"), ("v3\n", "api v3")] {
+        w.change("services/api/main.py", file);
+        w.publish_to("api", &repo, text);
+        w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    }
+    // dev runs v3 with v2 in its window: v1 is planned for deletion.
+    let plan = w.ok(&["registry", "gc"]);
+    let planned: Vec<&Value> = plan["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["action"] == "delete")
+        .map(|d| &d["digest"])
+        .collect();
+    assert_eq!(planned, [v1.as_str()], "{plan}");
+
+    // During the run, once the registry has answered the second listing (the one `--execute`
+    // makes), someone promotes v1 back to dev.
+    *armed.lock().unwrap() = Some((w.source.path().to_path_buf(), commit_v1));
+    let done = w.ok(&["registry", "gc", "--execute"]);
+    let out = promoted
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the promotion ran during gc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let release: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        w.gitops_json("lanes/dev/release.json")["services"]["api"]["digest"],
+        v1.as_str()
+    );
+
+    let deletions = done["deletions"].as_array().unwrap();
+    assert_eq!(deletions.len(), 1, "{done}");
+    assert_eq!(deletions[0]["digest"], v1.as_str());
+    assert_eq!(deletions[0]["outcome"], "skipped", "{done}");
+    let why = deletions[0]["why"].as_str().unwrap();
+    let id = release["release"]["id"].as_str().unwrap();
+    assert!(
+        why.contains(&format!("lane dev's current release {id}")) && why.contains("while gc ran"),
+        "{why}"
+    );
+    points_to(&format!("{}/shop/api@{v1}", w.registry.host()), &v1);
+    // The next run sees the promotion as the lane's history: v1 runs, v3 is the rollback
+    // target, v2 has left the window.
+    let next = w.ok(&["registry", "gc"]);
+    let kept_v1 = next["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["digest"] == v1.as_str())
+        .unwrap();
+    assert_eq!(kept_v1["action"], "keep", "{next}");
 }
 
 struct RemoveOnDrop(std::path::PathBuf);

@@ -557,19 +557,3 @@ pub fn list(intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
     }
     Ok(ExitCode::SUCCESS)
 }
-
-/// The current release of every instance of template `lane` (what registry retention must
-/// keep for ephemeral environments).
-pub(super) fn instance_releases(
-    reader: &dyn Reader,
-    eff: &EffectiveIntent,
-    lane: &EffectiveLane,
-) -> Result<Vec<(String, shiplane_lane::Release)>, CliError> {
-    let mut out = Vec::new();
-    for found in instances(reader, eff, lane)? {
-        if let Some(record) = read_instance(reader, &found.path)? {
-            out.push((found.name, record.release));
-        }
-    }
-    Ok(out)
-}

@@ -5,9 +5,10 @@
 //! lane's current release and rollback window from the `GitOps` history, ephemeral instances,
 //! the artifact index), lists the repositories the intent's services live in, and either prints
 //! the plan (the default) or deletes. Before deleting in a repository it lists that repository
-//! again and reads the references again, and skips any digest that gained a tag or a reference
-//! in the meantime. Every deletion is appended to `registry/audit.jsonl` in the `GitOps`
-//! repository of the artifact index.
+//! again and then, before each batch of deletions, reads the references again, and skips any
+//! digest that gained a tag or a reference in the meantime (`execute` says why in that order).
+//! A `release.json` it cannot read stops it before anything is deleted. Every deletion is
+//! appended to `registry/audit.jsonl` in the `GitOps` repository of the artifact index.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -16,17 +17,21 @@ use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
 use shiplane_artifacts::{ServiceIndex, index_path};
-use shiplane_gitops::{ChangeSet, CommitMessage, GitopsRepo, Outcome};
+use shiplane_gitops::{ChangeSet, CommitMessage, EntryKind, GitopsRepo, Outcome};
 use shiplane_intent::model::Retention;
 use shiplane_intent::values::duration;
 use shiplane_intent::{EffectiveIntent, EffectiveLane};
+use shiplane_lane::instance::{
+    InstanceRelease, RESERVED_INSTANCE_NAMES, instance_path, instance_root,
+};
+use shiplane_lane::release_path;
 use shiplane_registry::{
     DEFAULT_CONCURRENCY, Digest, Manifest, Registry, RegistryError, TaggedManifest, created_at,
     tagged_manifests,
 };
 use shiplane_retention::{
-    Action, CompiledRules, GcPlan, Protected, Protection, Reason, RepoListing, Rules, TagInfo,
-    plan, recheck,
+    Action, CompiledRules, GcPlan, HistoryCommit, Protected, Protection, Reason, RepoListing,
+    Rules, TagInfo, landed_since, plan, recheck, rollback_window,
 };
 
 use super::lane_images::{lane_repository, lane_tags_literal};
@@ -42,6 +47,11 @@ pub const AUDIT_LOG: &str = "registry/audit.jsonl";
 
 /// Releases per lane kept for rollback besides the current one, when the intent does not say.
 const DEFAULT_ROLLBACK_WINDOW: u32 = 5;
+
+/// Digests deleted per reference read: the references are read again before each batch, so
+/// the deletions of one batch (a few requests) are the only window in which a promotion can
+/// land unseen (see `execute`).
+const DELETE_BATCH: usize = 16;
 
 /// Repositories listed at once (each with `DEFAULT_CONCURRENCY` tag resolutions in flight).
 const REPOSITORIES_AT_ONCE: usize = 4;
@@ -75,7 +85,8 @@ pub fn run(
     let index_repo = open_index(&eff)?;
     let recorded = recorded_artifacts(&index_repo, &services)?;
     let rules = compile_rules(&eff, &services)?;
-    let protected = protections(&eff, &services, &recorded, &rules, &index_repo, now)?;
+    let (protected, baseline) =
+        protections(&eff, &services, &recorded, &rules, &index_repo, now, None)?;
 
     // 2. The repositories: where each lane deploys the service, where it was published, and
     //    where current releases point.
@@ -119,7 +130,13 @@ pub fn run(
         audit_commits: Vec::new(),
     };
     if args.execute {
-        let result = execute(&eff, &services, &rules, &targets, &mut report, index_repo);
+        let sources = Sources {
+            eff: &eff,
+            services: &services,
+            rules: &rules,
+            baseline: &baseline,
+        };
+        let result = execute(&sources, &targets, &mut report, index_repo);
         print(out, &report);
         result?;
     } else {
@@ -248,8 +265,27 @@ fn compile_rules(
     Ok(out)
 }
 
-/// Every digest that must be kept: the current release and the last `rollback_window` releases
-/// of every lane, ephemeral instances' releases, and artifacts recorded within the grace period.
+/// The commits of every lane's release history as read when gc started, by lane: a release
+/// committed later is one gc could not have seen when it planned, and is kept (see
+/// [`landed_since`]).
+#[derive(Default)]
+struct Baseline(BTreeMap<String, BTreeSet<String>>);
+
+/// Why a release's digests are kept.
+#[derive(Clone, Copy)]
+enum Kept {
+    Current,
+    Window,
+    PromotedDuringRun,
+}
+
+/// Every digest that must be kept: the current release and the last `rollback_window` distinct
+/// releases of every lane, every release committed since `baseline` (when given), ephemeral
+/// instances' releases, and artifacts recorded within the grace period. Also returns the
+/// lanes' history commits as read now, the baseline of later reads.
+///
+/// A `release.json` that cannot be read or parsed stops gc: without it gc cannot know what the
+/// lane runs, and guessing would delete it.
 fn protections(
     eff: &EffectiveIntent,
     services: &[String],
@@ -257,29 +293,34 @@ fn protections(
     rules: &BTreeMap<String, CompiledRules>,
     index: &GitopsRepo,
     now: i64,
-) -> Result<Protected, CliError> {
+    baseline: Option<&Baseline>,
+) -> Result<(Protected, Baseline), CliError> {
     let window = eff
         .retention
         .rollback_window
         .unwrap_or(DEFAULT_ROLLBACK_WINDOW) as usize;
     let mut protected = Protected::new();
-    let mut add_release = |lane: &str, release: &shiplane_lane::Release, current: bool| {
+    let mut seen = Baseline::default();
+    let mut add_release = |lane: &str, release: &shiplane_lane::Release, kept: Kept| {
         for (service, image) in &release.services {
             if services.contains(service) {
-                protected.add(
-                    image.digest.clone(),
-                    Protection::Release {
-                        lane: lane.to_owned(),
-                        release: release.id.clone(),
-                        current,
+                let (lane, id) = (lane.to_owned(), release.id.clone());
+                let protection = match kept {
+                    Kept::Current | Kept::Window => Protection::Release {
+                        lane,
+                        release: id,
+                        current: matches!(kept, Kept::Current),
                     },
-                );
+                    Kept::PromotedDuringRun => Protection::PromotedDuringRun { lane, release: id },
+                };
+                protected.add(image.digest.clone(), protection);
             }
         }
     };
     // Lanes usually share one GitOps repository, most often the artifact index's (fetched
     // already): open and fetch each other repository once.
     let mut repos: BTreeMap<(Option<String>, String), GitopsRepo> = BTreeMap::new();
+    let no_commits = BTreeSet::new();
     for lane in eff.lanes.values() {
         let key = (lane.gitops.repo.clone(), lane.gitops.branch.clone());
         let repo = if key.0.as_deref() == Some(index.remote()) && key.1 == index.branch() {
@@ -291,19 +332,49 @@ fn protections(
             &repos[&key]
         };
         if lane.template {
-            for (name, release) in super::env::instance_releases(repo, eff, lane)? {
-                add_release(&format!("{}/{name}", lane.name), &release, true);
+            for (name, release) in instance_releases(repo, eff, lane)? {
+                add_release(&format!("{}/{name}", lane.name), &release, Kept::Current);
             }
             continue;
         }
-        if let Some(current) = read_release(repo, lane)? {
-            add_release(&lane.name, &current, true);
+        let current = read_release(repo, lane).map_err(|e| unreadable_release(lane, &e))?;
+        if let Some(current) = &current {
+            add_release(&lane.name, current, Kept::Current);
         }
-        // The history is newest first; the first entry is the current release.
-        for (entry, _) in history(repo, lane)?.iter().skip(1).take(window) {
-            let release = release_at(repo, lane, &entry.commit)?;
-            add_release(&lane.name, &release, false);
+        let entries = history(repo, lane)?;
+        let commits: Vec<HistoryCommit<'_>> = entries
+            .iter()
+            .map(|(entry, _)| HistoryCommit {
+                commit: &entry.commit,
+                release: &entry.release,
+            })
+            .collect();
+        let current_id = current.as_ref().map(|r| r.id.as_str());
+        let mut past: Vec<(HistoryCommit<'_>, Kept)> =
+            rollback_window(&commits, current_id, window)
+                .into_iter()
+                .map(|c| (c, Kept::Window))
+                .collect();
+        if let Some(baseline) = baseline {
+            let known = baseline.0.get(&lane.name).unwrap_or(&no_commits);
+            past.extend(
+                landed_since(&commits, known)
+                    .into_iter()
+                    .map(|c| (c, Kept::PromotedDuringRun)),
+            );
         }
+        for (commit, kept) in past {
+            let release = release_at(repo, lane, commit.commit)
+                .map_err(|e| unreadable_release(lane, &e).help(format!(
+                    "registry gc reads the release.json of lane `{}` at GitOps commit {} to know what a rollback would restore; restore that file's history or set a smaller `retention.rollback_window`",
+                    lane.name, commit.commit
+                )))?;
+            add_release(&lane.name, &release, kept);
+        }
+        seen.0.insert(
+            lane.name.clone(),
+            commits.iter().map(|c| c.commit.to_owned()).collect(),
+        );
     }
     for (service, _, digest, at) in &recorded.records {
         let grace = rules[service].rules().grace_seconds;
@@ -319,7 +390,66 @@ fn protections(
             );
         }
     }
-    Ok(protected)
+    Ok((protected, seen))
+}
+
+/// A lane's `release.json` that cannot be read: the error names the file; gc stops.
+fn unreadable_release(lane: &EffectiveLane, e: &CliError) -> CliError {
+    let message = format!("registry gc stopped, nothing was deleted: {}", e.message);
+    CliError::new(EXIT_FAILURE, message).help(format!(
+        "without it registry gc cannot know what lane `{}` runs; restore the file (git log -- {}) and run again",
+        lane.name,
+        release_path(&lane.gitops.path)
+    ))
+}
+
+/// The current release of every instance of template `lane` (ephemeral environments).
+///
+/// Unlike `env list`, which skips an instance it cannot read with a warning, gc stops: the
+/// instance may run any image, and deleting it is not something to warn about afterwards.
+fn instance_releases(
+    repo: &GitopsRepo,
+    eff: &EffectiveIntent,
+    lane: &EffectiveLane,
+) -> Result<Vec<(String, shiplane_lane::Release)>, CliError> {
+    let Some((root, _)) = instance_root(&lane.gitops.path, &eff.project) else {
+        return Err(CliError::new(
+            EXIT_INVALID,
+            format!(
+                "template lane `{}`: GitOps path `{}` must have `{{name}}` as a whole directory",
+                lane.name, lane.gitops.path
+            ),
+        ));
+    };
+    let entries = repo
+        .list_dir(&root)
+        .map_err(|e| gitops_error("cannot list the environments", &e))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        if !matches!(entry.kind, EntryKind::Dir)
+            || RESERVED_INSTANCE_NAMES.contains(&entry.name.as_str())
+        {
+            continue;
+        }
+        let path = release_path(&instance_path(&lane.gitops.path, &eff.project, &entry.name));
+        let stop = |message: String| {
+            CliError::new(
+                EXIT_FAILURE,
+                format!("registry gc stopped, nothing was deleted: {message}"),
+            )
+            .help(format!(
+                "without it registry gc cannot know what environment `{}` of `{}` runs; restore the file or remove the environment (`shiplane env down {}`), then run again",
+                entry.name, lane.name, entry.name
+            ))
+        };
+        let bytes = repo
+            .read_file(&path)
+            .map_err(|e| stop(gitops_error(&format!("cannot read {path}"), &e).message))?;
+        let Some(bytes) = bytes else { continue };
+        let record = InstanceRelease::parse(&path, &bytes).map_err(|e| stop(e.to_string()))?;
+        out.push((entry.name, record.release));
+    }
+    Ok(out)
 }
 
 /// (service, repository) pairs to list, without duplicates.
@@ -490,13 +620,56 @@ struct Report {
     audit_commits: Vec<String>,
 }
 
-/// Deletes what the plan says may go, repository by repository: list it again, read the
-/// references again, delete each digest that still may go, then record the deletions in the
-/// audit log (one commit per repository).
+/// What `execute` reads the references with, again and again.
+struct Sources<'a> {
+    eff: &'a EffectiveIntent,
+    services: &'a [String],
+    rules: &'a BTreeMap<String, CompiledRules>,
+    /// The lanes' history commits when the plan was made.
+    baseline: &'a Baseline,
+}
+
+impl Sources<'_> {
+    /// The references as they are now: fetch the `GitOps` repositories, read every lane's
+    /// current release, rollback window and releases committed since the plan, the instances
+    /// and the artifact index.
+    fn read(&self, index_repo: &mut GitopsRepo) -> Result<Protected, CliError> {
+        index_repo
+            .fetch()
+            .map_err(|e| gitops_error("cannot read the artifact index", &e))?;
+        let recorded = recorded_artifacts(index_repo, self.services)?;
+        let (protected, _) = protections(
+            self.eff,
+            self.services,
+            &recorded,
+            self.rules,
+            index_repo,
+            now().as_second(),
+            Some(self.baseline),
+        )?;
+        Ok(protected)
+    }
+}
+
+/// Deletes what the plan says may go, repository by repository, then records the deletions in
+/// the audit log (one commit per repository).
+///
+/// Why this order is safe. A promotion makes its `GitOps` commit before it moves lane tags,
+/// and a lane runs what its committed `release.json` says, so the commit is the moment a digest
+/// becomes "what runs". For each repository gc first lists it again, and only then, for every
+/// batch of `DELETE_BATCH` digests, fetches the `GitOps` repositories and reads the references,
+/// then checks and deletes that batch at once. A promotion committed before that read is in
+/// it (as the lane's current release, or as a release committed since the plan when it was
+/// already replaced), so its digest is skipped whatever the listing shows; one committed
+/// after the read began after the listing too, so no ordering of the two reads can hide it —
+/// the listing is never the only witness. (Reading the references first and listing after,
+/// as gc once did, lost a promotion landing between the two reads: the references predated
+/// it and its lane tags, moved after its commit, were not listed yet.) What no order can
+/// close is a promotion that commits after the last read while the batch is being deleted:
+/// the batch keeps that window to a few requests, and the references are read once more
+/// after the last batch, so such a loss stops gc with an error instead of passing unseen.
 fn execute(
-    eff: &EffectiveIntent,
-    services: &[String],
-    rules: &BTreeMap<String, CompiledRules>,
+    sources: &Sources<'_>,
     targets: &BTreeMap<String, Target>,
     report: &mut Report,
     mut index_repo: GitopsRepo,
@@ -511,19 +684,7 @@ fn execute(
     let who = actor_or_unknown().name;
     for (repository, digests) in planned {
         let target = &targets[&repository];
-        // Fresh references: a promotion or a publish may have landed since the plan was made.
-        index_repo
-            .fetch()
-            .map_err(|e| gitops_error("cannot read the artifact index", &e))?;
-        let recorded = recorded_artifacts(&index_repo, services)?;
-        let protected = protections(
-            eff,
-            services,
-            &recorded,
-            rules,
-            &index_repo,
-            now().as_second(),
-        )?;
+        // 1. The repository as it is now: tags pushed onto a planned digest since the plan.
         let fresh = block_on(async {
             tagged_manifests(
                 target.store.as_ref(),
@@ -537,41 +698,61 @@ fn execute(
         .unwrap_or_default();
         // `recheck` compares tags and digests only; times do not matter there.
         let fresh = listing(&repository, fresh, &|_| None);
-        let mut done = Vec::new();
+        let mut done: Vec<(String, Vec<String>)> = Vec::new();
         let mut failure = None;
-        for (digest, tags) in digests {
-            let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
-            if let Err(refusal) = recheck(&digest, &tag_refs, &fresh, &protected) {
-                report.deletions.push(Deletion {
-                    repository: repository.clone(),
-                    digest,
-                    tags,
-                    outcome: "skipped",
-                    why: Some(refusal.to_string()),
-                });
-                continue;
-            }
-            let parsed = Digest::parse(&digest).map_err(registry_error)?;
-            let deleted =
-                block_on(async { target.store.delete_manifest(&target.name, &parsed).await })?;
-            match deleted {
-                Ok(()) | Err(RegistryError::NotFound { .. }) => {
-                    done.push((digest.clone(), tags.clone()));
+        'batches: for batch in digests.chunks(DELETE_BATCH) {
+            // 2. After the listing, the references as they are now (see above for why this
+            //    order). A failure to read them stops before this batch's deletions.
+            let protected = match sources.read(&mut index_repo) {
+                Ok(p) => p,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            // 3. Nothing but the checks between that read and the deletions.
+            for (digest, tags) in batch {
+                let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+                if let Err(refusal) = recheck(digest, &tag_refs, &fresh, &protected) {
                     report.deletions.push(Deletion {
                         repository: repository.clone(),
-                        digest,
-                        tags,
-                        outcome: "deleted",
-                        why: None,
+                        digest: digest.clone(),
+                        tags: tags.clone(),
+                        outcome: "skipped",
+                        why: Some(refusal.to_string()),
                     });
+                    continue;
                 }
-                Err(e) => {
-                    failure = Some(delete_error(&repository, &digest, e));
-                    break;
+                let deleted = Digest::parse(digest)
+                    .map_err(registry_error)
+                    .and_then(|parsed| {
+                        block_on(async {
+                            target.store.delete_manifest(&target.name, &parsed).await
+                        })
+                    });
+                match deleted {
+                    Ok(Ok(()) | Err(RegistryError::NotFound { .. })) => {
+                        done.push((digest.clone(), tags.clone()));
+                        report.deletions.push(Deletion {
+                            repository: repository.clone(),
+                            digest: digest.clone(),
+                            tags: tags.clone(),
+                            outcome: "deleted",
+                            why: None,
+                        });
+                    }
+                    Ok(Err(e)) => {
+                        failure = Some(delete_error(&repository, digest, e));
+                        break 'batches;
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        break 'batches;
+                    }
                 }
             }
         }
-        // Record what was deleted even when a later deletion failed.
+        // Record what was deleted even when a later step failed.
         if !done.is_empty() {
             let commit = audit(&mut index_repo, &repository, &done, &who)?;
             report.audit_commits.extend(commit);
@@ -579,8 +760,43 @@ fn execute(
         if let Some(f) = failure {
             return Err(f);
         }
+        if !done.is_empty() {
+            lost_in_flight(&repository, &done, &sources.read(&mut index_repo)?)?;
+        }
     }
     Ok(())
+}
+
+/// Fails when a digest deleted from `repository` is referenced now: a promotion committed
+/// between the last reference read and its deletion (the window no order closes).
+fn lost_in_flight(
+    repository: &str,
+    done: &[(String, Vec<String>)],
+    protected: &Protected,
+) -> Result<(), CliError> {
+    let lost: Vec<String> = done
+        .iter()
+        .filter(|(digest, _)| protected.contains(digest))
+        .map(|(digest, _)| {
+            let why: Vec<String> = protected
+                .of(digest)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            format!("{repository}@{digest} ({})", why.join("; "))
+        })
+        .collect();
+    if lost.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::new(
+        EXIT_FAILURE,
+        format!(
+            "deleted while a promotion referencing it landed: {}",
+            lost.join(", ")
+        ),
+    )
+    .help("its blobs stay until the registry's own garbage collection runs: push the image again from its source (or copy it from another lane's registry) before running that"))
 }
 
 fn delete_error(repository: &str, digest: &str, e: RegistryError) -> CliError {
