@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::scan::{Proposal, ProposedService};
+use crate::scan::{Proposal, ProposedEnv, ProposedService};
 
 /// Words a YAML 1.1 or 1.2 reader may take for a boolean or null when left unquoted.
 const RESERVED: [&str; 11] = [
@@ -210,14 +210,28 @@ fn render_service(out: &mut String, s: &ProposedService) {
         let _ = writeln!(out, "    depends_on: {}", scalar_list(&s.depends_on));
     }
     if let Some(b) = &s.build {
-        let _ = writeln!(
-            out,
-            "    build: {{ context: {}, dockerfile: {} }}",
-            scalar(&b.context),
-            scalar(&b.dockerfile)
-        );
+        let mut fields = vec![
+            format!("context: {}", scalar(&b.context)),
+            format!("dockerfile: {}", scalar(&b.dockerfile)),
+        ];
+        if let Some(t) = &b.target {
+            fields.push(format!("target: {}", scalar(t)));
+        }
+        if !b.args.is_empty() {
+            let args: Vec<String> = b
+                .args
+                .iter()
+                .map(|(k, v)| format!("{}: {}", scalar(k), quoted(v)))
+                .collect();
+            fields.push(format!("args: {{ {} }}", args.join(", ")));
+        }
+        let _ = writeln!(out, "    build: {{ {} }}", fields.join(", "));
     }
-    if s.port.is_some() || s.health.is_some() {
+    let proposed_env = s
+        .env
+        .iter()
+        .any(|(_, e)| !matches!(e, ProposedEnv::Skipped(_)));
+    if s.port.is_some() || s.health.is_some() || proposed_env {
         out.push_str("    run:\n");
         if let Some(port) = &s.port {
             let _ = writeln!(out, "      port: {}", port.value);
@@ -236,6 +250,62 @@ fn render_service(out: &mut String, s: &ProposedService) {
                 }
             }
         }
+    }
+    render_env(out, s, proposed_env);
+}
+
+/// `run.env` from Compose: plain values quoted, credentials as Secret references with a TODO,
+/// and what was left out as comments (so a reader knows it was seen). Duplicate keys keep the
+/// last value, as Compose does.
+fn render_env(out: &mut String, s: &ProposedService, any_proposed: bool) {
+    let mut last: Vec<(&String, &ProposedEnv)> = Vec::new();
+    for (k, e) in &s.env {
+        last.retain(|(seen, _)| *seen != k);
+        last.push((k, e));
+    }
+    let indent = if any_proposed { "      " } else { "  " };
+    let mut secrets = Vec::new();
+    if any_proposed {
+        let _ = writeln!(out, "{indent}env:");
+    }
+    for (k, e) in last {
+        match e {
+            ProposedEnv::Literal(v) => {
+                let _ = writeln!(out, "{indent}  {}: {}", scalar(k), quoted(v));
+            }
+            ProposedEnv::Secret { secret, key } => {
+                secrets.push(one_line(key));
+                let _ = writeln!(
+                    out,
+                    "{indent}  {}: {{ secret: {}, key: {} }}",
+                    scalar(k),
+                    scalar(secret),
+                    scalar(key)
+                );
+            }
+            ProposedEnv::Skipped(why) => {
+                let _ = writeln!(
+                    out,
+                    "{indent}  # {}: not proposed, {}",
+                    one_line(k),
+                    one_line(why)
+                );
+            }
+        }
+    }
+    if !secrets.is_empty() {
+        let secret = match s.env.iter().find_map(|(_, e)| match e {
+            ProposedEnv::Secret { secret, .. } => Some(secret.as_str()),
+            _ => None,
+        }) {
+            Some(name) => one_line(name),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{indent}  # TODO: these look like credentials; create the Kubernetes Secret `{secret}` with keys {} (values never go in this file).",
+            secrets.join(", ")
+        );
     }
 }
 

@@ -190,6 +190,11 @@ fn npm_app_without_dockerfile_is_proposed_with_a_todo() {
 #[test]
 fn python_services_with_expose_healthcheck_and_local_library() {
     let src = repo(&[
+        // A uv workspace: the root lockfile pins every member's dependencies.
+        (
+            "pyproject.toml",
+            "[tool.uv.workspace]\nmembers = [\"services/*\", \"libs/*\"]\n",
+        ),
         ("uv.lock", ""),
         (
             "services/api/pyproject.toml",
@@ -236,7 +241,7 @@ fn python_services_with_expose_healthcheck_and_local_library() {
         ],
         &["py-common"],
     );
-    assert_eq!(p.shared_inputs, ["uv.lock"]);
+    assert_eq!(p.shared_inputs, ["pyproject.toml", "uv.lock"]);
 }
 
 #[test]
