@@ -1159,6 +1159,9 @@ fn context_paths(
         let Some(path) = join(context, s) else {
             continue;
         };
+        if path == dir || is_within(&path, dir) {
+            continue; // already in the Dockerfile directory's glob
+        }
         let glob = if files.is_file(&path) || s.contains(['*', '?', '[']) {
             path
         } else {
@@ -1417,9 +1420,16 @@ fn in_root_workspace(
             .any(|p| p.dir.is_empty() && p.ecosystem == eco && p.aggregator),
     };
     deployed.iter().any(|dir| {
-        let owner = std::iter::once((*dir).to_owned())
+        // The nearest directory with any manifest decides: a Go service with its own `go.mod`
+        // under a root `package.json` is not an npm package of the root.
+        let nearest = std::iter::once((*dir).to_owned())
             .chain(ancestors(dir))
-            .find_map(|d| packages.iter().find(|p| p.dir == d && p.ecosystem == eco));
+            .find(|d| packages.iter().any(|p| &p.dir == d));
+        let owner = nearest.and_then(|d| {
+            packages
+                .iter()
+                .find(|p| p.dir == d && p.ecosystem == eco)
+        });
         owner.is_some_and(|p| p.dir.is_empty() || root_declares_workspace || p.cargo_member)
     })
 }
