@@ -60,6 +60,8 @@ pub(crate) struct ComposeBuild {
     pub target: Option<String>,
     /// `args:` that are safe to write into the intent, in file order.
     pub args: Vec<(String, String)>,
+    /// Names of `args:` left out: credentials, values from the shell, templates.
+    pub withheld_args: Vec<String>,
 }
 
 /// What to propose for one environment variable of a Compose service.
@@ -270,8 +272,13 @@ fn is_remote(context: &str) -> bool {
 
 /// `build:` as a context and a Dockerfile, both repository-relative.
 fn build(spec: &Value, dir: &str, vars: &[(String, String)]) -> Option<ComposeBuild> {
-    let (context, dockerfile, target, args) = match spec {
-        Value::String(_) => (text_of(spec, vars)?.value, None, None, Vec::new()),
+    let (context, dockerfile, target, (args, withheld_args)) = match spec {
+        Value::String(_) => (
+            text_of(spec, vars)?.value,
+            None,
+            None,
+            (Vec::new(), Vec::new()),
+        ),
         Value::Object(map) => {
             if map.contains_key("dockerfile_inline") {
                 return None; // no file to point the intent at
@@ -307,6 +314,7 @@ fn build(spec: &Value, dir: &str, vars: &[(String, String)]) -> Option<ComposeBu
         dockerfile,
         target,
         args,
+        withheld_args,
     })
 }
 
@@ -329,19 +337,22 @@ fn pairs(spec: &Value) -> Vec<(String, Option<Value>)> {
     }
 }
 
-/// Build arguments worth proposing: set, not secret, and not read as a template by the intent.
-fn build_args(spec: &Value, vars: &[(String, String)]) -> Vec<(String, String)> {
-    pairs(spec)
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let t = text_of(v.as_ref()?, vars)?;
-            let guess = guess_env(&k, &t);
-            match guess {
-                EnvGuess::Literal(value) => Some((k, value)),
-                _ => None,
-            }
-        })
-        .collect()
+/// Build arguments worth proposing (set, not secret, not read as a template by the intent), and
+/// the names of the others.
+fn build_args(spec: &Value, vars: &[(String, String)]) -> (Vec<(String, String)>, Vec<String>) {
+    let mut kept = Vec::new();
+    let mut withheld = Vec::new();
+    for (k, v) in pairs(spec) {
+        let guess = match v.as_ref().and_then(|v| text_of(v, vars)) {
+            Some(t) => guess_env(&k, &t),
+            None => EnvGuess::Skipped("no value".to_owned()),
+        };
+        match guess {
+            EnvGuess::Literal(value) => kept.push((k, value)),
+            _ => withheld.push(k),
+        }
+    }
+    (kept, withheld)
 }
 
 /// The container port of a `ports:` (or `expose:`) entry: `"8080:80"`, `"127.0.0.1:8080:80/tcp"`,
@@ -498,6 +509,8 @@ pub(crate) fn looks_secret_value(v: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     fn services(text: &str, env: &str) -> Vec<ComposeService> {
@@ -569,6 +582,7 @@ services:
         assert_eq!(b.dockerfile, "services/api/docker/api.Dockerfile");
         assert_eq!(b.target.as_deref(), Some("runtime"));
         assert_eq!(b.args, [("GO_VERSION".to_owned(), "1.22".to_owned())]);
+        assert_eq!(b.withheld_args, ["NPM_TOKEN"]);
         assert_eq!(api.port, Some(80));
         assert_eq!(api.health, Some(("/health".to_owned(), Some(80))));
         assert_eq!(
@@ -599,9 +613,8 @@ services:
             } else {
                 format!("a{}", i - 1)
             };
-            bomb.push_str(&format!(
-                "a{i}: &a{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
-            ));
+            let refs = vec![format!("*{prev}"); 10].join(", ");
+            let _ = writeln!(bomb, "a{i}: &a{i} [{refs}]");
         }
         assert!(parse_compose("compose.yaml", &bomb, "").is_err());
         assert!(parse_compose("compose.yaml", "services: [", "").is_err());

@@ -264,9 +264,31 @@ fn render_env(out: &mut String, s: &ProposedService, any_proposed: bool) {
         last.push((k, e));
     }
     let indent = if any_proposed { "      " } else { "  " };
-    let mut secrets = Vec::new();
     if any_proposed {
         let _ = writeln!(out, "{indent}env:");
+    }
+    let mut secrets: Vec<(&str, &str)> = last
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ProposedEnv::Secret { secret, key } => Some((secret.as_str(), key.as_str())),
+            _ => None,
+        })
+        .collect();
+    secrets.dedup_by_key(|(secret, _)| *secret);
+    for (secret, _) in &secrets {
+        let keys: Vec<String> = last
+            .iter()
+            .filter_map(|(_, e)| match e {
+                ProposedEnv::Secret { secret: s, key } if s == secret => Some(one_line(key)),
+                _ => None,
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{indent}  # TODO: these look like credentials; create the Kubernetes Secret `{}` with keys {} (values never go in this file).",
+            one_line(secret),
+            keys.join(", ")
+        );
     }
     for (k, e) in last {
         match e {
@@ -274,7 +296,6 @@ fn render_env(out: &mut String, s: &ProposedService, any_proposed: bool) {
                 let _ = writeln!(out, "{indent}  {}: {}", scalar(k), quoted(v));
             }
             ProposedEnv::Secret { secret, key } => {
-                secrets.push(one_line(key));
                 let _ = writeln!(
                     out,
                     "{indent}  {}: {{ secret: {}, key: {} }}",
@@ -292,20 +313,6 @@ fn render_env(out: &mut String, s: &ProposedService, any_proposed: bool) {
                 );
             }
         }
-    }
-    if !secrets.is_empty() {
-        let secret = match s.env.iter().find_map(|(_, e)| match e {
-            ProposedEnv::Secret { secret, .. } => Some(secret.as_str()),
-            _ => None,
-        }) {
-            Some(name) => one_line(name),
-            None => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "{indent}  # TODO: these look like credentials; create the Kubernetes Secret `{secret}` with keys {} (values never go in this file).",
-            secrets.join(", ")
-        );
     }
 }
 

@@ -347,6 +347,12 @@ pub fn propose(files: &dyn FileSource, project_name: &str) -> Proposal {
             if let Some(c) = &unit.compose {
                 evidence.push(format!("Compose service `{}` in {}", c.name, c.file));
             }
+            if let Some(b) = compose_build.filter(|b| !b.withheld_args.is_empty()) {
+                evidence.push(format!(
+                    "build args not proposed (credentials or set from the shell): {}",
+                    b.withheld_args.join(", ")
+                ));
+            }
             if !unit.others.is_empty() {
                 evidence.push(format!("also {} (not used)", unit.others.join(", ")));
             }
@@ -1425,11 +1431,8 @@ fn in_root_workspace(
         let nearest = std::iter::once((*dir).to_owned())
             .chain(ancestors(dir))
             .find(|d| packages.iter().any(|p| &p.dir == d));
-        let owner = nearest.and_then(|d| {
-            packages
-                .iter()
-                .find(|p| p.dir == d && p.ecosystem == eco)
-        });
+        let owner =
+            nearest.and_then(|d| packages.iter().find(|p| p.dir == d && p.ecosystem == eco));
         owner.is_some_and(|p| p.dir.is_empty() || root_declares_workspace || p.cargo_member)
     })
 }
