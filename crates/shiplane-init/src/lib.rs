@@ -3,8 +3,8 @@
 //!
 //! This crate owns recognising deployables and shared code in a repository (Dockerfiles and
 //! Containerfiles, npm/pnpm/yarn workspaces, Cargo workspaces, `pyproject.toml`, Maven and Gradle
-//! builds, `go.mod`, Helm charts) and turning what it finds into commented YAML. It is a
-//! functional core with one small shell:
+//! builds, `go.mod`, Helm charts, Docker Compose files) and turning what it finds into commented
+//! YAML. It is a functional core with one small shell:
 //!
 //! * [`source`] — the [`FileSource`] trait, the bounded [`DirSource`] walker and the in-memory
 //!   [`MemorySource`];
@@ -16,6 +16,7 @@
 //! It does not know the intent's validation rules (that is `shiplane-intent`; the tests check
 //! every proposal against it) nor the command line (that is the `shiplane` binary).
 
+mod compose;
 pub mod names;
 mod parse;
 mod render;
@@ -23,11 +24,11 @@ mod scan;
 pub mod source;
 mod write;
 
-pub use names::dns_label;
+pub use names::{GENERIC_DIRS, dns_label, is_generic_dir};
 pub use render::{quoted, render_yaml, scalar};
 pub use scan::{
-    Detected, HelmChart, Proposal, ProposedBuild, ProposedHealth, ProposedLibrary, ProposedService,
-    project_label, propose,
+    Detected, HelmChart, Proposal, ProposedBuild, ProposedEnv, ProposedHealth, ProposedLibrary,
+    ProposedService, project_label, propose,
 };
 pub use source::{DirSource, FileSource, MemorySource, RepoFiles};
 pub use write::{INTENT_FILE_NAMES, InitError, write_intent};

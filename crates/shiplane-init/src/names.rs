@@ -38,23 +38,71 @@ pub fn dns_label(raw: &str) -> Option<String> {
     dns_label_max(raw, MAX_LABEL)
 }
 
-/// Candidate names for a directory, most preferred first: its own name, then its last two path
-/// segments, then its whole path. The root directory is named after the project.
-fn candidates(dir: &str, project: &str, fallback: &str) -> Vec<String> {
+/// Folder names that say how something is built or laid out, not what it is: a Dockerfile in
+/// `src/cartservice/src/` belongs to `cartservice`, one in `deploy/docker/` to the project.
+pub const GENERIC_DIRS: [&str; 20] = [
+    "app",
+    "build",
+    "builds",
+    "ci",
+    "cmd",
+    "container",
+    "containers",
+    "deploy",
+    "deployment",
+    "deployments",
+    "docker",
+    "dockerfiles",
+    "image",
+    "images",
+    "infra",
+    "main",
+    "ops",
+    "source",
+    "sources",
+    "src",
+];
+
+/// True when a folder name is generic (see [`GENERIC_DIRS`]), compared case-insensitively.
+pub fn is_generic_dir(name: &str) -> bool {
+    GENERIC_DIRS.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// Candidate names for a directory, most preferred first: its last meaningful (non-generic)
+/// segment, then its last two meaningful segments, then all of them, then its whole path. The
+/// root directory is named after the project; a directory of generic segments only after its
+/// `hint` (a Compose service name) when there is one, else after the project.
+fn candidates(dir: &str, project: &str, fallback: &str, hint: Option<&str>) -> Vec<String> {
     if dir.is_empty() {
         return vec![project.to_owned()];
     }
     let segments: Vec<&str> = dir.split('/').collect();
+    let meaningful: Vec<&str> = segments
+        .iter()
+        .copied()
+        .filter(|s| !is_generic_dir(s))
+        .collect();
+    let label = |parts: &[&str]| dns_label(&parts.join("-")).unwrap_or_else(|| fallback.to_owned());
     let mut out = Vec::new();
-    for take in [1, 2, segments.len()] {
-        let take = take.min(segments.len());
-        let joined = segments[segments.len() - take..].join("-");
-        let name = dns_label(&joined).unwrap_or_else(|| fallback.to_owned());
-        if !out.contains(&name) {
-            out.push(name);
+    if meaningful.is_empty() {
+        out.push(
+            hint.and_then(dns_label)
+                .unwrap_or_else(|| project.to_owned()),
+        );
+    } else {
+        for take in [1, 2, meaningful.len()] {
+            let take = take.min(meaningful.len());
+            out.push(label(&meaningful[meaningful.len() - take..]));
         }
     }
-    out
+    out.push(label(&segments));
+    let mut unique = Vec::new();
+    for name in out {
+        if !unique.contains(&name) {
+            unique.push(name);
+        }
+    }
+    unique
 }
 
 /// Gives each directory a unique DNS-1123 label. `dirs` must be sorted; the result is a pure
@@ -63,16 +111,27 @@ fn candidates(dir: &str, project: &str, fallback: &str) -> Vec<String> {
 /// A name shared by several directories is replaced, for all of them, by a longer one (`apps/api`
 /// and `services/api` become `apps-api` and `services-api`); what still collides gets `-2`, `-3`.
 pub fn assign(dirs: &[String], project: &str) -> BTreeMap<String, String> {
+    assign_with_hints(dirs, project, &BTreeMap::new())
+}
+
+/// [`assign`], with a preferred name for directories whose path says nothing about what they
+/// hold (only generic segments, see [`GENERIC_DIRS`]), such as the Compose service that builds
+/// `docker/api.Dockerfile`.
+pub fn assign_with_hints(
+    dirs: &[String],
+    project: &str,
+    hints: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let all: Vec<Vec<String>> = dirs
         .iter()
-        .map(|d| candidates(d, project, "unit"))
+        .map(|d| candidates(d, project, "unit", hints.get(d).map(String::as_str)))
         .collect();
     let mut level = vec![0usize; dirs.len()];
     let pick = |i: usize, level: &[usize]| -> String {
         let c = &all[i];
         c[level[i].min(c.len() - 1)].clone()
     };
-    for _ in 0..3 {
+    for _ in 0..4 {
         let mut count: BTreeMap<String, usize> = BTreeMap::new();
         for i in 0..dirs.len() {
             *count.entry(pick(i, &level)).or_default() += 1;
@@ -143,5 +202,28 @@ mod tests {
         assert_eq!(names["apps/api"], "apps-api");
         assert_eq!(names["services/api"], "services-api");
         assert_eq!(names["x/apps-api"], "x-apps-api");
+    }
+
+    #[test]
+    fn generic_folders_never_name_a_service() {
+        let dirs: Vec<String> = [
+            "deploy/docker",
+            "docker",
+            "services/api/src",
+            "src/cartservice/src",
+            "src/frontend",
+            "tools/docker",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let hints = BTreeMap::from([("docker".to_owned(), "Migrator".to_owned())]);
+        let names = assign_with_hints(&dirs, "shop", &hints);
+        assert_eq!(names["src/cartservice/src"], "cartservice");
+        assert_eq!(names["src/frontend"], "frontend");
+        assert_eq!(names["services/api/src"], "api");
+        assert_eq!(names["deploy/docker"], "shop");
+        assert_eq!(names["docker"], "migrator");
+        assert_eq!(names["tools/docker"], "tools");
     }
 }

@@ -563,14 +563,13 @@ pub(crate) fn dockerfile(text: &str) -> DockerfileFacts {
                 facts.health_path = url_path(args);
             }
             "COPY" | "ADD" => {
-                let tokens = command_tokens(args);
-                if tokens.iter().any(|t| t.starts_with("--from")) {
+                let (flags, rest) = split_flags(args);
+                if flags.iter().any(|t| t.starts_with("--from")) {
                     continue;
                 }
-                let mut sources: Vec<String> = tokens
-                    .into_iter()
-                    .filter(|t| !t.starts_with("--"))
-                    .collect();
+                // The JSON form may follow flags (`COPY --chown=app ["a b", "/dst/"]`), so the
+                // flags are split off before deciding which form the rest is in.
+                let mut sources = command_tokens(rest);
                 if sources.first().is_some_and(|t| t.starts_with("<<")) {
                     continue; // a heredoc: nothing comes from the context
                 }
@@ -587,8 +586,32 @@ pub(crate) fn dockerfile(text: &str) -> DockerfileFacts {
     facts
 }
 
+/// The leading `--flag` / `--flag=value` words of an instruction's arguments, and the rest.
+fn split_flags(args: &str) -> (Vec<&str>, &str) {
+    let mut flags = Vec::new();
+    let mut rest = args.trim_start();
+    while rest.starts_with("--") {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        flags.push(&rest[..end]);
+        rest = rest[end..].trim_start();
+    }
+    (flags, rest)
+}
+
+/// The port of the first `http(s)://host:port/…` URL in `text`, when it names one.
+pub(crate) fn url_port(text: &str) -> Option<u16> {
+    let i = text.find("http://").or_else(|| text.find("https://"))?;
+    let after = &text[i..];
+    let after = &after[after.find("//")? + 2..];
+    let authority = after
+        .split(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'' || c == '?')
+        .next()?;
+    let (_, port) = authority.rsplit_once(':')?;
+    parse_port(port)
+}
+
 /// The path of the first `http(s)://host/path` URL in `text`.
-fn url_path(text: &str) -> Option<String> {
+pub(crate) fn url_path(text: &str) -> Option<String> {
     let i = text.find("http://").or_else(|| text.find("https://"))?;
     let after = &text[i..];
     let after = &after[after.find("//")? + 2..];

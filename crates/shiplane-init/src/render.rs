@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::scan::{Proposal, ProposedService};
+use crate::scan::{Proposal, ProposedEnv, ProposedService};
 
 /// Words a YAML 1.1 or 1.2 reader may take for a boolean or null when left unquoted.
 const RESERVED: [&str; 11] = [
@@ -210,14 +210,28 @@ fn render_service(out: &mut String, s: &ProposedService) {
         let _ = writeln!(out, "    depends_on: {}", scalar_list(&s.depends_on));
     }
     if let Some(b) = &s.build {
-        let _ = writeln!(
-            out,
-            "    build: {{ context: {}, dockerfile: {} }}",
-            scalar(&b.context),
-            scalar(&b.dockerfile)
-        );
+        let mut fields = vec![
+            format!("context: {}", scalar(&b.context)),
+            format!("dockerfile: {}", scalar(&b.dockerfile)),
+        ];
+        if let Some(t) = &b.target {
+            fields.push(format!("target: {}", scalar(t)));
+        }
+        if !b.args.is_empty() {
+            let args: Vec<String> = b
+                .args
+                .iter()
+                .map(|(k, v)| format!("{}: {}", scalar(k), quoted(v)))
+                .collect();
+            fields.push(format!("args: {{ {} }}", args.join(", ")));
+        }
+        let _ = writeln!(out, "    build: {{ {} }}", fields.join(", "));
     }
-    if s.port.is_some() || s.health.is_some() {
+    let proposed_env = s
+        .env
+        .iter()
+        .any(|(_, e)| !matches!(e, ProposedEnv::Skipped(_)));
+    if s.port.is_some() || s.health.is_some() || proposed_env {
         out.push_str("    run:\n");
         if let Some(port) = &s.port {
             let _ = writeln!(out, "      port: {}", port.value);
@@ -234,6 +248,69 @@ fn render_service(out: &mut String, s: &ProposedService) {
                 None => {
                     let _ = writeln!(out, "      health: {{ path: {} }}", scalar(&h.value.path));
                 }
+            }
+        }
+    }
+    render_env(out, s, proposed_env);
+}
+
+/// `run.env` from Compose: plain values quoted, credentials as Secret references with a TODO,
+/// and what was left out as comments (so a reader knows it was seen). Duplicate keys keep the
+/// last value, as Compose does.
+fn render_env(out: &mut String, s: &ProposedService, any_proposed: bool) {
+    let mut last: Vec<(&String, &ProposedEnv)> = Vec::new();
+    for (k, e) in &s.env {
+        last.retain(|(seen, _)| *seen != k);
+        last.push((k, e));
+    }
+    let indent = if any_proposed { "      " } else { "  " };
+    if any_proposed {
+        let _ = writeln!(out, "{indent}env:");
+    }
+    let mut secrets: Vec<(&str, &str)> = last
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ProposedEnv::Secret { secret, key } => Some((secret.as_str(), key.as_str())),
+            _ => None,
+        })
+        .collect();
+    secrets.dedup_by_key(|(secret, _)| *secret);
+    for (secret, _) in &secrets {
+        let keys: Vec<String> = last
+            .iter()
+            .filter_map(|(_, e)| match e {
+                ProposedEnv::Secret { secret: s, key } if s == secret => Some(one_line(key)),
+                _ => None,
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{indent}  # TODO: these look like credentials; create the Kubernetes Secret `{}` with keys {} (values never go in this file).",
+            one_line(secret),
+            keys.join(", ")
+        );
+    }
+    for (k, e) in last {
+        match e {
+            ProposedEnv::Literal(v) => {
+                let _ = writeln!(out, "{indent}  {}: {}", scalar(k), quoted(v));
+            }
+            ProposedEnv::Secret { secret, key } => {
+                let _ = writeln!(
+                    out,
+                    "{indent}  {}: {{ secret: {}, key: {} }}",
+                    scalar(k),
+                    scalar(secret),
+                    scalar(key)
+                );
+            }
+            ProposedEnv::Skipped(why) => {
+                let _ = writeln!(
+                    out,
+                    "{indent}  # {}: not proposed, {}",
+                    one_line(k),
+                    one_line(why)
+                );
             }
         }
     }

@@ -12,13 +12,19 @@
 //! `pyproject.toml`, `go.mod`, `pom.xml`, `build.gradle`); packages reference one another by name
 //! or by local path. Every package a service reaches through those references, and that is not
 //! itself a service, becomes a *library* the service `depends_on`.
+//!
+//! A Compose file, when there is one, is the strongest evidence: the Dockerfiles its services
+//! build are deployables (whatever their names), and its build contexts, ports, health checks
+//! and settings are taken over as written. Dockerfiles nothing builds — `api.Dockerfile`
+//! variants, build-only images nested under a service — are noted, not proposed.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use globset::GlobBuilder;
 use serde_json::Value;
 
-use crate::names::{assign, dns_label_max};
+use crate::compose::{self, ComposeService, EnvGuess};
+use crate::names::{assign_with_hints, dns_label_max};
 use crate::parse;
 use crate::source::{FileSource, RepoFiles, file_name, join, parent};
 
@@ -38,6 +44,26 @@ pub struct ProposedBuild {
     pub context: String,
     /// Dockerfile path, repository-relative.
     pub dockerfile: String,
+    /// Multi-stage build target (from Compose).
+    pub target: Option<String>,
+    /// Build arguments (from Compose), in file order; never secrets.
+    pub args: Vec<(String, String)>,
+}
+
+/// A proposed environment variable of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProposedEnv {
+    /// A plain value.
+    Literal(String),
+    /// A credential: a reference to a key of a Kubernetes Secret that a person must create.
+    Secret {
+        /// The Secret's name.
+        secret: String,
+        /// The key within it.
+        key: String,
+    },
+    /// Seen but not proposed, and why (rendered as a comment).
+    Skipped(String),
 }
 
 /// A proposed readiness/liveness probe.
@@ -66,6 +92,8 @@ pub struct ProposedService {
     pub port: Option<Detected<u16>>,
     /// The health probe, when one is evident.
     pub health: Option<Detected<ProposedHealth>>,
+    /// Environment variables (from Compose), in file order.
+    pub env: Vec<(String, ProposedEnv)>,
     /// The files that suggested this service, and any other facts worth showing.
     pub evidence: Vec<String>,
 }
@@ -97,7 +125,8 @@ pub struct HelmChart {
 pub struct Proposal {
     /// Project name, a DNS-1123 label.
     pub project: String,
-    /// Root files whose change affects every service (lockfiles, workspace manifests).
+    /// Root files whose change affects every service (lockfiles, workspace manifests) — only
+    /// when the services are packages of that root workspace.
     pub shared_inputs: Vec<String>,
     /// Globs that never affect anything.
     pub ignore_inputs: Vec<String>,
@@ -111,27 +140,28 @@ pub struct Proposal {
     pub notes: Vec<String>,
 }
 
-/// Lockfiles and workspace files that, at the root, affect every service.
-const ROOT_SHARED: [&str; 19] = [
-    "Cargo.lock",
-    "Pipfile.lock",
-    "bun.lock",
-    "bun.lockb",
-    "go.sum",
-    "go.work",
-    "go.work.sum",
-    "gradle.properties",
-    "npm-shrinkwrap.json",
-    "package-lock.json",
-    "pdm.lock",
-    "pnpm-lock.yaml",
-    "pnpm-workspace.yaml",
-    "poetry.lock",
-    "settings.gradle",
-    "settings.gradle.kts",
-    "uv.lock",
-    "yarn.lock",
-    ".yarnrc.yml",
+/// Lockfiles and workspace files that, at the root, affect every service of their ecosystem's
+/// root workspace (see `in_root_workspace`).
+const ROOT_SHARED: [(&str, Ecosystem); 19] = [
+    ("Cargo.lock", Ecosystem::Cargo),
+    ("Pipfile.lock", Ecosystem::Python),
+    ("bun.lock", Ecosystem::Npm),
+    ("bun.lockb", Ecosystem::Npm),
+    ("go.sum", Ecosystem::Go),
+    ("go.work", Ecosystem::Go),
+    ("go.work.sum", Ecosystem::Go),
+    ("gradle.properties", Ecosystem::Gradle),
+    ("npm-shrinkwrap.json", Ecosystem::Npm),
+    ("package-lock.json", Ecosystem::Npm),
+    ("pdm.lock", Ecosystem::Python),
+    ("pnpm-lock.yaml", Ecosystem::Npm),
+    ("pnpm-workspace.yaml", Ecosystem::Npm),
+    ("poetry.lock", Ecosystem::Python),
+    ("settings.gradle", Ecosystem::Gradle),
+    ("settings.gradle.kts", Ecosystem::Gradle),
+    ("uv.lock", Ecosystem::Python),
+    ("yarn.lock", Ecosystem::Npm),
+    (".yarnrc.yml", Ecosystem::Npm),
 ];
 
 /// Directory names whose Dockerfiles are fixtures or samples, not deployables.
@@ -208,6 +238,8 @@ impl Package {
 struct DockerUnit {
     dockerfile: String,
     others: Vec<String>,
+    /// The Compose service that builds `dockerfile`, when one does.
+    compose: Option<ComposeService>,
 }
 
 /// Scans the repository behind `files` and proposes an intent for it. `project_name` is made
@@ -217,7 +249,8 @@ pub fn propose(files: &dyn FileSource, project_name: &str) -> Proposal {
     let project = project_label(project_name);
     let mut notes = Vec::new();
 
-    let docker = find_dockerfiles(&files, &mut notes);
+    let composed = find_compose(&files, &mut notes);
+    let docker = find_dockerfiles(&files, &composed, &mut notes);
     let mut packages = find_packages(&files);
     mark_cargo_members(&files, &mut packages);
     let graph = dependency_graph(&packages);
@@ -284,7 +317,12 @@ pub fn propose(files: &dyn FileSource, project_name: &str) -> Proposal {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let names = assign(&all_dirs, &project);
+    // A Compose service's name is the best name for a Dockerfile in a folder that says nothing.
+    let hints: BTreeMap<String, String> = docker
+        .iter()
+        .filter_map(|(dir, u)| Some((dir.clone(), u.compose.as_ref()?.name.clone())))
+        .collect();
+    let names = assign_with_hints(&all_dirs, &project, &hints);
     let name_of = |dir: &str| names.get(dir).cloned().unwrap_or_default();
 
     let mut services = Vec::new();
@@ -297,7 +335,24 @@ pub fn propose(files: &dyn FileSource, project_name: &str) -> Proposal {
                 .read(&unit.dockerfile)
                 .map(|t| parse::dockerfile(&t))
                 .unwrap_or_default();
-            let (context, paths) = infer_context(&files, dir, &facts.copy_sources);
+            let compose_build = unit.compose.as_ref().and_then(|c| c.build.as_ref());
+            // Compose says what the context is; without it, the Dockerfile's COPYs suggest one.
+            let (context, paths) = match compose_build {
+                Some(b) => (
+                    b.context.clone(),
+                    context_paths(&files, dir, &b.context, &clean_sources(&facts.copy_sources)),
+                ),
+                None => infer_context(&files, dir, &facts.copy_sources),
+            };
+            if let Some(c) = &unit.compose {
+                evidence.push(format!("Compose service `{}` in {}", c.name, c.file));
+            }
+            if let Some(b) = compose_build.filter(|b| !b.withheld_args.is_empty()) {
+                evidence.push(format!(
+                    "build args not proposed (credentials or set from the shell): {}",
+                    b.withheld_args.join(", ")
+                ));
+            }
             if !unit.others.is_empty() {
                 evidence.push(format!("also {} (not used)", unit.others.join(", ")));
             }
@@ -308,6 +363,8 @@ pub fn propose(files: &dyn FileSource, project_name: &str) -> Proposal {
                     context
                 },
                 dockerfile: unit.dockerfile.clone(),
+                target: compose_build.and_then(|b| b.target.clone()),
+                args: compose_build.map(|b| b.args.clone()).unwrap_or_default(),
             };
             (Some(build), paths, Some(facts))
         } else {
@@ -320,7 +377,19 @@ pub fn propose(files: &dyn FileSource, project_name: &str) -> Proposal {
             });
         }
         let port = detect_port(&files, dir, facts.as_ref(), &manifests, docker.get(dir));
-        let health = detect_health(&files, dir, facts.as_ref(), &manifests, docker.get(dir));
+        let mut health = detect_health(&files, dir, facts.as_ref(), &manifests, docker.get(dir));
+        // A health check on another port than the service's is probed there.
+        if let (Some(h), Some(p)) = (&mut health, &port)
+            && h.value.port == Some(p.value)
+        {
+            h.value.port = None;
+        }
+        let name = name_of(dir);
+        let env = docker
+            .get(dir)
+            .and_then(|u| u.compose.as_ref())
+            .map(|c| proposed_env(c, &name))
+            .unwrap_or_default();
         let depends_on: BTreeSet<String> = service_deps
             .get(dir)
             .into_iter()
@@ -328,13 +397,14 @@ pub fn propose(files: &dyn FileSource, project_name: &str) -> Proposal {
             .map(|d| name_of(d))
             .collect();
         services.push(ProposedService {
-            name: name_of(dir),
+            name,
             dir: dir.clone(),
             paths,
             depends_on: depends_on.into_iter().collect(),
             build,
             port,
             health,
+            env,
             evidence,
         });
     }
@@ -394,7 +464,7 @@ pub fn propose(files: &dyn FileSource, project_name: &str) -> Proposal {
         })
         .collect();
 
-    let shared_inputs = shared_inputs(&files, &packages, &service_dirs);
+    let shared_inputs = shared_inputs(&files, &packages, &service_dirs, &library_dirs);
     let docs_deployed = service_dirs
         .iter()
         .chain(&library_dirs)
@@ -456,9 +526,73 @@ fn dockerfile_rank(name: &str) -> Option<u8> {
     Some(if dev { 3 } else { 2 })
 }
 
+/// The services of every Compose file, keyed by the Dockerfile each builds (the first service,
+/// in path and name order, when several build the same one). Everything else a Compose file
+/// says that is not proposed becomes a note.
+fn find_compose(
+    files: &RepoFiles<'_>,
+    notes: &mut Vec<String>,
+) -> BTreeMap<String, ComposeService> {
+    let mut out: BTreeMap<String, ComposeService> = BTreeMap::new();
+    for path in files.paths() {
+        if !compose::COMPOSE_FILE_NAMES.contains(&file_name(path))
+            || in_not_deployed_dir(parent(path))
+        {
+            continue;
+        }
+        let services = match compose::read(files, path) {
+            Ok(s) => s,
+            Err(why) => {
+                notes.push(format!("{path}: {why}; not read"));
+                continue;
+            }
+        };
+        for svc in services {
+            let Some(build) = &svc.build else {
+                notes.push(match &svc.image {
+                    Some(image) => format!(
+                        "{path}: `{}` runs the image {image}; it is not built here, so not proposed",
+                        svc.name
+                    ),
+                    None => format!("{path}: `{}` has no build this scan can follow", svc.name),
+                });
+                continue;
+            };
+            if !files.is_file(&build.dockerfile) {
+                notes.push(format!(
+                    "{path}: `{}` builds {}, which is not in the scanned files; add it by hand",
+                    svc.name, build.dockerfile
+                ));
+                continue;
+            }
+            if let Some(first) = out.get(&build.dockerfile) {
+                notes.push(format!(
+                    "{path}: `{}` builds the same Dockerfile as `{}`; if it is another image (another target), add it by hand",
+                    svc.name, first.name
+                ));
+                continue;
+            }
+            out.insert(build.dockerfile.clone(), svc);
+        }
+    }
+    out
+}
+
+/// True when a directory is (inside) a test, fixture or example folder.
+fn in_not_deployed_dir(dir: &str) -> bool {
+    dir.split('/').any(|seg| NOT_DEPLOYED_DIRS.contains(&seg))
+}
+
 /// Directories with a Dockerfile, each with the one to build and the others.
+///
+/// Only a plain `Dockerfile` or `Containerfile`, or a file a Compose service builds, makes a
+/// directory a deployable: `api.Dockerfile` and `Dockerfile.prod` that nothing references are
+/// often stale or for local use. A Dockerfile nested under a (non-root) directory that has its
+/// own is a build-only image of that service (a migration job, a test runner), unless Compose
+/// builds it.
 fn find_dockerfiles(
     files: &RepoFiles<'_>,
+    composed: &BTreeMap<String, ComposeService>,
     notes: &mut Vec<String>,
 ) -> BTreeMap<String, DockerUnit> {
     let mut by_dir: BTreeMap<String, Vec<(u8, String)>> = BTreeMap::new();
@@ -466,8 +600,9 @@ fn find_dockerfiles(
         let Some(rank) = dockerfile_rank(file_name(path)) else {
             continue;
         };
+        let referenced = composed.contains_key(path);
         let dir = parent(path);
-        if dir.split('/').any(|seg| NOT_DEPLOYED_DIRS.contains(&seg)) {
+        if in_not_deployed_dir(dir) && !referenced {
             notes.push(format!(
                 "{path}: in a test or example folder, not proposed as a service"
             ));
@@ -479,18 +614,80 @@ fn find_dockerfiles(
             ));
             continue;
         }
+        // What Compose builds is preferred within its directory; then the usual ranking.
+        let rank = if referenced { 0 } else { rank + 1 };
         by_dir
             .entry(dir.to_owned())
             .or_default()
             .push((rank, path.clone()));
     }
-    by_dir
-        .into_iter()
-        .map(|(dir, mut found)| {
-            found.sort();
-            let dockerfile = found[0].1.clone();
-            let others = found[1..].iter().map(|(_, p)| p.clone()).collect();
-            (dir, DockerUnit { dockerfile, others })
+    let mut units: BTreeMap<String, DockerUnit> = BTreeMap::new();
+    for (dir, mut found) in by_dir {
+        found.sort();
+        let (rank, dockerfile) = found[0].clone();
+        // Ranks after the shift: 0 Compose, 1 Dockerfile, 2 Containerfile, 3+ variants.
+        if rank >= 3 {
+            for (_, path) in found {
+                notes.push(format!(
+                    "{path}: not a standard Dockerfile name and no Compose file builds it; not proposed"
+                ));
+            }
+            continue;
+        }
+        let mut others = Vec::new();
+        for (rank, path) in &found[1..] {
+            if *rank == 0 {
+                notes.push(format!(
+                    "{path}: built by Compose, but {dockerfile} in the same folder is proposed; add it by hand"
+                ));
+            } else {
+                others.push(path.clone());
+            }
+        }
+        let compose = composed.get(&dockerfile).cloned();
+        units.insert(
+            dir,
+            DockerUnit {
+                dockerfile,
+                others,
+                compose,
+            },
+        );
+    }
+    let dirs: Vec<String> = units.keys().cloned().collect();
+    units.retain(|dir, unit| {
+        let outer = dirs
+            .iter()
+            .find(|o| !o.is_empty() && is_within(dir, o));
+        match outer {
+            Some(outer) if unit.compose.is_none() => {
+                notes.push(format!(
+                    "{}: inside {outer}, which has its own Dockerfile; a build-only image, not proposed",
+                    unit.dockerfile
+                ));
+                false
+            }
+            _ => true,
+        }
+    });
+    units
+}
+
+/// A Compose service's environment as proposals; secrets become references to a Secret named
+/// after the service, which a person creates (the intent never holds the value).
+fn proposed_env(c: &ComposeService, service: &str) -> Vec<(String, ProposedEnv)> {
+    c.env
+        .iter()
+        .map(|(k, guess)| {
+            let env = match guess {
+                EnvGuess::Literal(v) => ProposedEnv::Literal(v.clone()),
+                EnvGuess::Secret => ProposedEnv::Secret {
+                    secret: service.to_owned(),
+                    key: k.clone(),
+                },
+                EnvGuess::Skipped(why) => ProposedEnv::Skipped(why.clone()),
+            };
+            (k.clone(), env)
         })
         .collect()
 }
@@ -894,6 +1091,26 @@ fn source_exists(files: &RepoFiles<'_>, base: &str, source: &str) -> bool {
         .any(|f| m.is_match(f) || ancestors(f).iter().any(|a| !a.is_empty() && m.is_match(a)))
 }
 
+/// `COPY`/`ADD` sources in the form the context search compares: no `./` prefix, no trailing
+/// `/`, `.` for the whole context. A leading `/` is dropped too: Docker resolves `COPY /x`
+/// (and `COPY ["/x", …]`) inside the build context, never from the host's root.
+fn clean_sources(copy_sources: &[String]) -> Vec<String> {
+    copy_sources
+        .iter()
+        .map(|s| {
+            let s = s
+                .trim_start_matches('/')
+                .trim_start_matches("./")
+                .trim_end_matches('/');
+            if s.is_empty() || s == "." {
+                ".".to_owned()
+            } else {
+                s.to_owned()
+            }
+        })
+        .collect()
+}
+
 /// The build context of the Dockerfile in `dir` and the service's paths.
 ///
 /// A Dockerfile usually builds with its own directory as context. When it copies files that are
@@ -905,43 +1122,52 @@ fn infer_context(
     dir: &str,
     copy_sources: &[String],
 ) -> (String, Vec<String>) {
-    let sources: Vec<String> = copy_sources
-        .iter()
-        .map(|s| {
-            let s = s.trim_start_matches("./").trim_end_matches('/');
-            if s.is_empty() {
-                ".".to_owned()
-            } else {
-                s.to_owned()
-            }
-        })
-        .filter(|s| !s.starts_with('/'))
-        .collect();
+    let sources = clean_sources(copy_sources);
     let mut bases = vec![dir.to_owned()];
     bases.extend(ancestors(dir));
     // Sources found under no candidate are build outputs or typos: they decide nothing.
-    let meaningful: Vec<&String> = sources
-        .iter()
+    let meaningful: Vec<String> = sources
+        .into_iter()
         .filter(|s| bases.iter().any(|b| source_exists(files, b, s)))
         .collect();
-    let fallback = (dir.to_owned(), vec![dir_glob(dir)]);
     let Some(context) = bases
         .iter()
         .find(|b| meaningful.iter().all(|s| source_exists(files, b, s)))
     else {
-        return fallback;
+        return (dir.to_owned(), vec![dir_glob(dir)]);
     };
+    let paths = context_paths(files, dir, context, &meaningful);
+    (context.clone(), paths)
+}
+
+/// The paths of a service whose Dockerfile is in `dir` and builds from `context`: the
+/// Dockerfile's directory plus what it copies, or the whole context when it copies `.`.
+fn context_paths(
+    files: &RepoFiles<'_>,
+    dir: &str,
+    context: &str,
+    sources: &[String],
+) -> Vec<String> {
+    let whole_context = vec![dir_glob(context)];
     if context == dir {
-        return fallback;
+        return whole_context;
     }
-    if meaningful.iter().any(|s| s.as_str() == ".") {
-        return (context.clone(), vec![dir_glob(context)]);
-    }
+    let holds_dir = is_within(dir, context);
     let mut paths = BTreeSet::from([dir_glob(dir)]);
-    for s in meaningful {
+    for s in sources.iter().filter(|s| source_exists(files, context, s)) {
+        if s == "." {
+            if holds_dir {
+                return whole_context;
+            }
+            paths.insert(dir_glob(context));
+            continue;
+        }
         let Some(path) = join(context, s) else {
             continue;
         };
+        if path == dir || is_within(&path, dir) {
+            continue; // already in the Dockerfile directory's glob
+        }
         let glob = if files.is_file(&path) || s.contains(['*', '?', '[']) {
             path
         } else {
@@ -950,11 +1176,11 @@ fn infer_context(
         if GlobBuilder::new(&glob).build().is_err()
             || (!s.contains(['*', '?', '[']) && !glob_safe(&glob.replace("**", "")))
         {
-            return (context.clone(), vec![dir_glob(context)]);
+            return whole_context;
         }
         paths.insert(glob);
     }
-    (context.clone(), paths.into_iter().collect())
+    paths.into_iter().collect()
 }
 
 /// Spring configuration of the service in `dir`: `(key, value)` pairs from
@@ -1005,6 +1231,16 @@ fn detect_port(
     manifests: &[&Package],
     unit: Option<&DockerUnit>,
 ) -> Option<Detected<u16>> {
+    // How Compose runs the container is more direct than what the image declares.
+    let compose = unit.and_then(|u| u.compose.as_ref());
+    if let Some(c) = compose
+        && let Some(p) = c.port
+    {
+        return Some(Detected {
+            value: p,
+            source: format!("`ports` of `{}` in {}", c.name, c.file),
+        });
+    }
     if let (Some(f), Some(unit)) = (facts, unit) {
         let df = &unit.dockerfile;
         if let Some(p) = f.expose.first() {
@@ -1025,6 +1261,14 @@ fn detect_port(
                 source: format!("the command in {df}"),
             });
         }
+    }
+    if let Some(c) = compose
+        && let Some((_, Some(p))) = &c.health
+    {
+        return Some(Detected {
+            value: *p,
+            source: format!("the health check of `{}` in {}", c.name, c.file),
+        });
     }
     if manifests.iter().any(|p| p.spring.is_some()) {
         let config = spring_config(files, dir);
@@ -1071,6 +1315,17 @@ fn detect_health(
     manifests: &[&Package],
     unit: Option<&DockerUnit>,
 ) -> Option<Detected<ProposedHealth>> {
+    if let Some(c) = unit.and_then(|u| u.compose.as_ref())
+        && let Some((path, port)) = &c.health
+    {
+        return Some(Detected {
+            value: ProposedHealth {
+                path: path.clone(),
+                port: *port,
+            },
+            source: format!("the health check of `{}` in {}", c.name, c.file),
+        });
+    }
     if let (Some(f), Some(unit)) = (facts, unit)
         && let Some(path) = &f.health_path
     {
@@ -1111,26 +1366,75 @@ fn detect_health(
     })
 }
 
-/// Root files whose change affects every service.
+/// Root files whose change affects every service: lockfiles and workspace manifests, each only
+/// when some service or library is a package of that root workspace. A root `package-lock.json`
+/// that pins a repository's tooling says nothing about Go services beside it.
 fn shared_inputs(
     files: &RepoFiles<'_>,
     packages: &[Package],
     service_dirs: &BTreeSet<String>,
+    library_dirs: &BTreeSet<String>,
 ) -> Vec<String> {
+    let deployed: Vec<&str> = service_dirs
+        .iter()
+        .chain(library_dirs)
+        .map(String::as_str)
+        .collect();
+    let covers = |eco| in_root_workspace(files, packages, &deployed, eco);
     let mut out: BTreeSet<String> = ROOT_SHARED
         .iter()
-        .filter(|f| files.is_file(f))
-        .map(|f| (*f).to_owned())
+        .filter(|(f, eco)| files.is_file(f) && covers(*eco))
+        .map(|(f, _)| (*f).to_owned())
         .collect();
     // A root manifest that only aggregates workspace members (shared dependency versions,
     // compiler settings) affects every member; when the root itself is a service it is already
     // in that service's paths.
     if !service_dirs.contains("") {
         for p in packages.iter().filter(|p| p.dir.is_empty() && p.aggregator) {
-            out.insert(p.manifest.clone());
+            if covers(p.ecosystem) {
+                out.insert(p.manifest.clone());
+            }
         }
     }
     out.into_iter().collect()
+}
+
+/// True when some deployed directory belongs to the root's workspace (or module) of `eco`: its
+/// nearest manifest of that ecosystem is the root's, or is a member of a workspace the root
+/// declares.
+fn in_root_workspace(
+    files: &RepoFiles<'_>,
+    packages: &[Package],
+    deployed: &[&str],
+    eco: Ecosystem,
+) -> bool {
+    let root_declares_workspace = match eco {
+        Ecosystem::Npm => {
+            files.is_file("pnpm-workspace.yaml")
+                || packages
+                    .iter()
+                    .any(|p| p.dir.is_empty() && p.ecosystem == eco && p.aggregator)
+        }
+        Ecosystem::Go => files.is_file("go.work"),
+        Ecosystem::Gradle => {
+            files.is_file("settings.gradle") || files.is_file("settings.gradle.kts")
+        }
+        // Cargo membership is exact (`cargo_member`); see below.
+        Ecosystem::Cargo => false,
+        Ecosystem::Python | Ecosystem::Maven => packages
+            .iter()
+            .any(|p| p.dir.is_empty() && p.ecosystem == eco && p.aggregator),
+    };
+    deployed.iter().any(|dir| {
+        // The nearest directory with any manifest decides: a Go service with its own `go.mod`
+        // under a root `package.json` is not an npm package of the root.
+        let nearest = std::iter::once((*dir).to_owned())
+            .chain(ancestors(dir))
+            .find(|d| packages.iter().any(|p| &p.dir == d));
+        let owner =
+            nearest.and_then(|d| packages.iter().find(|p| p.dir == d && p.ecosystem == eco));
+        owner.is_some_and(|p| p.dir.is_empty() || root_declares_workspace || p.cargo_member)
+    })
 }
 
 /// A DNS-1123 label for the project, as `propose` derives it.

@@ -190,6 +190,11 @@ fn npm_app_without_dockerfile_is_proposed_with_a_todo() {
 #[test]
 fn python_services_with_expose_healthcheck_and_local_library() {
     let src = repo(&[
+        // A uv workspace: the root lockfile pins every member's dependencies.
+        (
+            "pyproject.toml",
+            "[tool.uv.workspace]\nmembers = [\"services/*\", \"libs/*\"]\n",
+        ),
         ("uv.lock", ""),
         (
             "services/api/pyproject.toml",
@@ -236,7 +241,7 @@ fn python_services_with_expose_healthcheck_and_local_library() {
         ],
         &["py-common"],
     );
-    assert_eq!(p.shared_inputs, ["uv.lock"]);
+    assert_eq!(p.shared_inputs, ["pyproject.toml", "uv.lock"]);
 }
 
 #[test]
@@ -538,5 +543,425 @@ fn rendering_is_deterministic() {
     // A service may depend on another service.
     let p = propose(&forward, "p");
     assert_eq!(service(&p, "a").depends_on, ["b", "lib"]);
+    assert_valid(&p);
+}
+
+/// The layout of GoogleCloudPlatform/microservices-demo (paths and the Dockerfile lines that
+/// matter, not its code): eleven services in `src/<name>/`, and cartservice one level deeper in
+/// `src/cartservice/src/` next to a `Dockerfile.debug`, with its tests beside it.
+#[test]
+fn microservices_demo_layout_names_every_service_after_its_directory() {
+    let go = "FROM golang:1 AS builder\nCOPY go.mod go.sum ./\nCOPY . .\nFROM gcr.io/distroless/static\nCOPY --from=builder /x /src/server\n";
+    let py = "FROM python:3 AS base\nFROM base AS builder\nCOPY requirements.txt .\nFROM base\nCOPY . .\n";
+    let node = "FROM node:20 AS builder\nCOPY package*.json ./\nFROM alpine:3\nCOPY --from=builder /usr/src/app/node_modules ./node_modules\nCOPY . .\n";
+    let with = |base: &str, extra: &str| format!("{base}{extra}");
+    let files: Vec<(String, String)> = vec![
+        ("src/adservice/Dockerfile".into(), "FROM eclipse-temurin AS builder\nCOPY [\"build.gradle\", \"gradlew\", \"./\"]\nCOPY gradle gradle\nCOPY . .\nFROM eclipse-temurin\nCOPY --from=builder /app .\nEXPOSE 9555\n".into()),
+        ("src/adservice/build.gradle".into(), "plugins { id 'java' }\n".into()),
+        ("src/adservice/gradlew".into(), String::new()),
+        ("src/adservice/gradle/wrapper/gradle-wrapper.properties".into(), String::new()),
+        ("src/cartservice/cartservice.sln".into(), String::new()),
+        ("src/cartservice/src/Dockerfile".into(), "FROM mcr.microsoft.com/dotnet/sdk AS builder\nCOPY cartservice.csproj .\nCOPY . .\nFROM mcr.microsoft.com/dotnet/runtime-deps\nCOPY --from=builder /cartservice .\nEXPOSE 7070\n".into()),
+        ("src/cartservice/src/Dockerfile.debug".into(), "FROM mcr.microsoft.com/dotnet/sdk AS build\nCOPY . .\n".into()),
+        ("src/cartservice/src/cartservice.csproj".into(), "<Project/>\n".into()),
+        ("src/cartservice/tests/cartservice.tests.csproj".into(), "<Project/>\n".into()),
+        ("src/checkoutservice/Dockerfile".into(), with(go, "EXPOSE 5050\n")),
+        ("src/checkoutservice/go.mod".into(), "module checkoutservice\n".into()),
+        ("src/checkoutservice/go.sum".into(), String::new()),
+        ("src/currencyservice/Dockerfile".into(), with(node, "EXPOSE 7000\n")),
+        ("src/currencyservice/package.json".into(), r#"{"name":"grpc-currency-service"}"#.into()),
+        ("src/currencyservice/package-lock.json".into(), "{}".into()),
+        ("src/emailservice/Dockerfile".into(), with(py, "EXPOSE 8080\n")),
+        ("src/emailservice/requirements.txt".into(), "grpcio\n".into()),
+        ("src/frontend/Dockerfile".into(), with(go, "COPY ./templates ./templates\nCOPY ./static ./static\nEXPOSE 8080\n")),
+        ("src/frontend/go.mod".into(), "module frontend\n".into()),
+        ("src/frontend/go.sum".into(), String::new()),
+        ("src/frontend/templates/home.html".into(), String::new()),
+        ("src/frontend/static/styles.css".into(), String::new()),
+        ("src/loadgenerator/Dockerfile".into(), "FROM python:3 AS base\nFROM base AS builder\nCOPY requirements.txt .\nFROM base\nCOPY locustfile.py .\nENTRYPOINT locust --host=\"http://${FRONTEND_ADDR}\" --headless\n".into()),
+        ("src/loadgenerator/requirements.txt".into(), "locust\n".into()),
+        ("src/loadgenerator/locustfile.py".into(), String::new()),
+        ("src/paymentservice/Dockerfile".into(), with(node, "EXPOSE 50051\n")),
+        ("src/paymentservice/package.json".into(), r#"{"name":"paymentservice"}"#.into()),
+        ("src/productcatalogservice/Dockerfile".into(), with(go, "COPY products.json .\nEXPOSE 3550\n")),
+        ("src/productcatalogservice/go.mod".into(), "module productcatalogservice\n".into()),
+        ("src/productcatalogservice/products.json".into(), "{}".into()),
+        ("src/recommendationservice/Dockerfile".into(), with(py, "ENV PORT=\"8080\"\nEXPOSE 8080\n")),
+        ("src/recommendationservice/requirements.txt".into(), "grpcio\n".into()),
+        ("src/shippingservice/Dockerfile".into(), with(go, "ENV APP_PORT=50051\nEXPOSE 50051\n")),
+        ("src/shippingservice/go.mod".into(), "module shippingservice\n".into()),
+        ("src/shoppingassistantservice/Dockerfile".into(), with(py, "ENV PORT=\"8080\"\nEXPOSE 8080\n")),
+        ("src/shoppingassistantservice/requirements.txt".into(), "flask\n".into()),
+        ("helm-chart/Chart.yaml".into(), "apiVersion: v2\nname: onlineboutique\n".into()),
+        ("kubernetes-manifests/cartservice.yaml".into(), "kind: Deployment\n".into()),
+        ("skaffold.yaml".into(), "apiVersion: skaffold/v4beta1\n".into()),
+    ];
+    let src: MemorySource = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let p = propose(&src, "microservices-demo");
+    let names: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "adservice",
+            "cartservice",
+            "checkoutservice",
+            "currencyservice",
+            "emailservice",
+            "frontend",
+            "loadgenerator",
+            "paymentservice",
+            "productcatalogservice",
+            "recommendationservice",
+            "shippingservice",
+            "shoppingassistantservice",
+        ]
+    );
+    let cart = service(&p, "cartservice");
+    let build = cart.build.as_ref().unwrap();
+    assert_eq!(build.context, "src/cartservice/src");
+    assert_eq!(build.dockerfile, "src/cartservice/src/Dockerfile");
+    assert_eq!(cart.paths, ["src/cartservice/src/**"]);
+    assert_eq!(cart.port.as_ref().map(|d| d.value), Some(7070));
+    assert_eq!(
+        service(&p, "frontend").build.as_ref().unwrap().context,
+        "src/frontend"
+    );
+    assert!(p.shared_inputs.is_empty(), "{:?}", p.shared_inputs);
+    assert_valid(&p);
+}
+
+#[test]
+fn a_dockerfile_under_src_names_the_service_after_its_parent() {
+    let src = repo(&[
+        (
+            "services/api/src/Dockerfile",
+            "FROM x\nCOPY . .\nEXPOSE 80\n",
+        ),
+        ("services/web/docker/Dockerfile", "FROM x\nEXPOSE 81\n"),
+        ("apps/billing/app/Dockerfile", "FROM x\n"),
+        ("deploy/Dockerfile", "FROM x\n"),
+    ]);
+    let p = propose(&src, "shop");
+    let names: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
+    // `deploy/` says nothing about what it holds, so it is the project's own image.
+    assert_eq!(names, ["api", "billing", "shop", "web"]);
+    assert_eq!(service(&p, "shop").dir, "deploy");
+    assert_valid(&p);
+}
+
+#[test]
+fn copy_from_a_leading_slash_resolves_in_the_build_context() {
+    let src = repo(&[
+        ("go.mod", "module example.com/tool\n"),
+        ("go.sum", ""),
+        ("internal/db/db.go", "package db\n"),
+        ("cmd/api/main.go", "package main\n"),
+        (
+            "docker/api/Dockerfile",
+            "FROM golang AS build\nCOPY /go.mod /go.sum ./\nCOPY [\"/internal\", \"/src/internal\"]\nCOPY --chown=app:app [\"/cmd/api\", \"/src/cmd/api\"]\nFROM scratch\nCOPY --from=build /api /api\nEXPOSE 9090\n",
+        ),
+    ]);
+    let p = propose(&src, "tool");
+    check(
+        &p,
+        &[Want {
+            name: "api",
+            paths: &[
+                "cmd/api/**",
+                "docker/api/**",
+                "go.mod",
+                "go.sum",
+                "internal/**",
+            ],
+            depends_on: &[],
+            port: Some(9090),
+            health: None,
+            context: Some("."),
+        }],
+        &[],
+    );
+}
+
+#[test]
+fn a_build_only_dockerfile_nested_under_a_service_is_not_proposed() {
+    let src = repo(&[
+        ("services/api/Dockerfile", "FROM x\nCOPY . .\nEXPOSE 8080\n"),
+        ("services/api/migrations/Dockerfile", "FROM flyway\n"),
+        ("services/api/tools/lint/Dockerfile", "FROM x\n"),
+        ("services/web/Dockerfile", "FROM x\nEXPOSE 3000\n"),
+    ]);
+    let p = propose(&src, "shop");
+    let names: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["api", "web"]);
+    for nested in [
+        "services/api/migrations/Dockerfile",
+        "services/api/tools/lint/Dockerfile",
+    ] {
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.starts_with(nested) && n.contains("build-only")),
+            "{nested}: {:?}",
+            p.notes
+        );
+    }
+    assert_valid(&p);
+}
+
+#[test]
+fn an_unreferenced_dockerfile_variant_is_not_proposed() {
+    let src = repo(&[
+        ("tools/ci.Dockerfile", "FROM x\n"),
+        ("services/web/Dockerfile.prod", "FROM x\nEXPOSE 80\n"),
+        ("services/api/Dockerfile", "FROM x\nEXPOSE 8080\n"),
+        ("services/api/Dockerfile.dev", "FROM x\n"),
+    ]);
+    let p = propose(&src, "shop");
+    let names: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["api"]);
+    for variant in ["tools/ci.Dockerfile", "services/web/Dockerfile.prod"] {
+        assert!(
+            p.notes.iter().any(|n| n.starts_with(variant)),
+            "{variant}: {:?}",
+            p.notes
+        );
+    }
+    assert_valid(&p);
+}
+
+#[test]
+fn a_root_lockfile_of_another_ecosystem_is_not_a_shared_input() {
+    let src = repo(&[
+        // Tooling at the root (commit hooks), not a workspace of the services.
+        (
+            "package.json",
+            r#"{"name":"repo-tools","private":true,"devDependencies":{"husky":"9"}}"#,
+        ),
+        ("package-lock.json", "{}"),
+        ("poetry.lock", ""),
+        ("services/api/go.mod", "module example.com/api\n"),
+        ("services/api/go.sum", ""),
+        ("services/api/main.go", "package main\n"),
+        (
+            "services/api/Dockerfile",
+            "FROM golang\nCOPY . .\nEXPOSE 8080\n",
+        ),
+        (
+            "services/web/package.json",
+            r#"{"name":"web","scripts":{"start":"node server.js"}}"#,
+        ),
+        ("services/web/package-lock.json", "{}"),
+        (
+            "services/web/Dockerfile",
+            "FROM node\nCOPY . .\nEXPOSE 3000\n",
+        ),
+    ]);
+    let p = propose(&src, "shop");
+    let names: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["api", "web"]);
+    assert!(p.shared_inputs.is_empty(), "{:?}", p.shared_inputs);
+    let yaml = assert_valid(&p);
+    assert!(!yaml.contains("shared:"), "{yaml}");
+}
+
+/// A Compose file with a `.env`: build contexts and Dockerfiles as written, the container side
+/// of port mappings, health checks, settings; pure images only mentioned.
+fn compose_repo() -> MemorySource {
+    repo(&[
+        (
+            "docker-compose.yml",
+            r#"
+services:
+  api:
+    build:
+      context: ./services/api
+      dockerfile: Dockerfile.prod
+      target: runtime
+      args:
+        GO_VERSION: "${GO_VERSION:-1.22}"
+        NPM_TOKEN: ${NPM_TOKEN}
+    ports:
+      - "${API_PORT:-8080}:80"
+    healthcheck:
+      test: ["CMD", "curl", "-f", "http://localhost/health"]
+    environment:
+      LOG_LEVEL: ${LOG_LEVEL:-info}
+      DB_PASSWORD: hunter2
+      DATABASE_URL: postgres://app:${PG_PASSWORD}@db/app
+      STRIPE_PUBLISHABLE: sk_live_0123456789abcdef
+      REGION:
+  gateway:
+    build:
+      context: .
+      dockerfile: docker/Dockerfile
+    ports:
+      - target: 8443
+        published: 443
+    healthcheck:
+      test: curl -fsS http://localhost:9901/ready || exit 1
+    environment:
+      - UPSTREAM=http://api:80
+      - FEATURE_FLAGS={"beta":true}
+  worker:
+    build: ./services/worker
+    ports: ["9000"]
+  db:
+    image: postgres:16
+  redis:
+    image: redis:7
+"#,
+        ),
+        (".env", "LOG_LEVEL=debug\nPG_PASSWORD=s3cret-from-dotenv\n"),
+        (
+            "services/api/Dockerfile.prod",
+            "FROM golang AS build\nCOPY . .\nFROM scratch AS runtime\nEXPOSE 8080\n",
+        ),
+        ("services/api/main.go", "package main\n"),
+        (
+            "services/worker/Dockerfile",
+            "FROM python\nCOPY /worker.py /app/\n",
+        ),
+        ("services/worker/worker.py", ""),
+        (
+            "docker/Dockerfile",
+            "FROM envoyproxy/envoy\nCOPY /docker/envoy.yaml /etc/envoy/\n",
+        ),
+        ("docker/envoy.yaml", ""),
+    ])
+}
+
+#[test]
+fn compose_services_are_proposed_with_their_build_context_and_container_port() {
+    let p = propose(&compose_repo(), "shop");
+    let yaml = check(
+        &p,
+        &[
+            Want {
+                name: "api",
+                paths: &["services/api/**"],
+                depends_on: &[],
+                port: Some(80),
+                health: Some("/health"),
+                context: Some("services/api"),
+            },
+            Want {
+                name: "gateway",
+                paths: &["docker/**"],
+                depends_on: &[],
+                port: Some(8443),
+                health: Some("/ready"),
+                context: Some("."),
+            },
+            Want {
+                name: "worker",
+                paths: &["services/worker/**"],
+                depends_on: &[],
+                port: Some(9000),
+                health: None,
+                context: Some("services/worker"),
+            },
+        ],
+        &[],
+    );
+    let api = service(&p, "api").build.as_ref().unwrap();
+    // A `Dockerfile.*` variant is legitimate when Compose builds it.
+    assert_eq!(api.dockerfile, "services/api/Dockerfile.prod");
+    assert_eq!(api.target.as_deref(), Some("runtime"));
+    assert_eq!(api.args, [("GO_VERSION".to_owned(), "1.22".to_owned())]);
+    assert!(
+        yaml.contains("target: runtime, args: { GO_VERSION: \"1.22\" } }"),
+        "{yaml}"
+    );
+    // The health check answers on another port than the service's.
+    let gateway = service(&p, "gateway").health.as_ref().unwrap();
+    assert_eq!(gateway.value.port, Some(9901));
+    assert!(
+        yaml.contains("health: { path: /ready, port: 9901 }"),
+        "{yaml}"
+    );
+    // `.env` substitution.
+    assert!(yaml.contains("LOG_LEVEL: \"debug\""), "{yaml}");
+    assert!(yaml.contains("UPSTREAM: \"http://api:80\""), "{yaml}");
+}
+
+#[test]
+fn compose_secrets_are_never_proposed_as_literals() {
+    let p = propose(&compose_repo(), "shop");
+    let yaml = assert_valid(&p);
+    for leaked in ["hunter2", "s3cret-from-dotenv", "sk_live_"] {
+        assert!(!yaml.contains(leaked), "{leaked} in\n{yaml}");
+    }
+    // A build argument that looks like a credential is named in a comment, never passed.
+    assert!(
+        yaml.contains("build args not proposed (credentials or set from the shell): NPM_TOKEN"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("NPM_TOKEN:"), "{yaml}");
+    assert!(
+        yaml.contains("DB_PASSWORD: { secret: api, key: DB_PASSWORD }"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("DATABASE_URL: { secret: api, key: DATABASE_URL }"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("STRIPE_PUBLISHABLE: { secret: api, key: STRIPE_PUBLISHABLE }"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("# TODO: these look like credentials"),
+        "{yaml}"
+    );
+    // Neither a value from the shell nor one the intent would read as a template.
+    assert!(yaml.contains("# REGION: not proposed"), "{yaml}");
+    assert!(yaml.contains("# FEATURE_FLAGS: not proposed"), "{yaml}");
+}
+
+#[test]
+fn compose_image_only_services_are_mentioned_not_proposed() {
+    let p = propose(&compose_repo(), "shop");
+    assert!(
+        p.services
+            .iter()
+            .all(|s| s.name != "redis" && s.name != "db")
+    );
+    let yaml = assert_valid(&p);
+    assert!(
+        yaml.contains("#   docker-compose.yml: `redis` runs the image redis:7"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("`db` runs the image postgres:16"), "{yaml}");
+}
+
+#[test]
+fn a_compose_dockerfile_in_a_generic_folder_is_named_after_its_compose_service() {
+    let p = propose(&compose_repo(), "shop");
+    let gateway = service(&p, "gateway");
+    assert_eq!(gateway.dir, "docker");
+    assert_eq!(
+        gateway.build.as_ref().unwrap().dockerfile,
+        "docker/Dockerfile"
+    );
+}
+
+#[test]
+fn an_unreadable_compose_file_is_noted_and_the_scan_goes_on() {
+    let src = repo(&[
+        ("compose.yaml", "services:\n  api: [\n"),
+        ("api/Dockerfile", "FROM x\nEXPOSE 80\n"),
+    ]);
+    let p = propose(&src, "shop");
+    assert_eq!(p.services.len(), 1);
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.starts_with("compose.yaml:") && n.contains("not read")),
+        "{:?}",
+        p.notes
+    );
     assert_valid(&p);
 }
