@@ -140,6 +140,11 @@ pub fn load_valid(
         .help(format!(
             "run `shiplane check --intent {}` and fix what it reports",
             file.display
-        )))
+        ))
+        // With --json the diagnostics travel in the one error document instead of stderr.
+        .details(serde_json::json!({
+            "file": file.display,
+            "diagnostics": shiplane_intent::diagnostic::to_json(&loaded.diagnostics, &file.display),
+        })))
     }
 }

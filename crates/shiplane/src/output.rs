@@ -9,27 +9,61 @@ use anstyle::{AnsiColor, Style};
 
 use crate::cli::ColorChoice;
 
-/// Exit status: the work failed (I/O, network, git).
-pub const EXIT_FAILURE: u8 = 1;
-/// Exit status: bad usage or an invalid intent.
-pub const EXIT_INVALID: u8 = 2;
-/// Exit status: refused by policy (order, approvals, freeze, hold…).
-pub const EXIT_POLICY: u8 = 3;
+/// What kind of failure a command ends with. [`ErrorKind::exit_code`] is the one place that
+/// turns kinds into exit statuses (SPEC §5), so the same failure exits the same way in every
+/// command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The work failed (I/O, network, git, a registry): exit 1.
+    Failure,
+    /// Bad usage, an invalid intent, or something named that does not exist (an unknown lane,
+    /// release or version): exit 2.
+    Invalid,
+    /// Refused by policy (order, approvals, freeze, hold…): exit 3.
+    Policy,
+}
 
-/// An error a command ends with: what happened, what to do, and the exit status.
+impl ErrorKind {
+    /// The exit status of this kind.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Failure => 1,
+            ErrorKind::Invalid => 2,
+            ErrorKind::Policy => 3,
+        }
+    }
+
+    /// This kind as the process's exit code.
+    pub fn exit(self) -> ExitCode {
+        ExitCode::from(self.exit_code())
+    }
+}
+
+/// Exit status: the work failed (I/O, network, git).
+pub const EXIT_FAILURE: ErrorKind = ErrorKind::Failure;
+/// Exit status: bad usage or an invalid intent.
+pub const EXIT_INVALID: ErrorKind = ErrorKind::Invalid;
+/// Exit status: refused by policy (order, approvals, freeze, hold…).
+pub const EXIT_POLICY: ErrorKind = ErrorKind::Policy;
+
+/// An error a command ends with: what happened, what to do, and its kind (hence its exit
+/// status).
 #[derive(Debug)]
 pub struct CliError {
-    pub status: u8,
+    pub kind: ErrorKind,
     pub message: String,
     pub help: Option<String>,
+    /// Machine-readable detail for `--json` (the diagnostics of an invalid intent).
+    pub details: Option<serde_json::Value>,
 }
 
 impl CliError {
-    pub fn new(status: u8, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         CliError {
-            status,
+            kind,
             message: message.into(),
             help: None,
+            details: None,
         }
     }
 
@@ -37,12 +71,46 @@ impl CliError {
         self.help = Some(help.into());
         self
     }
+
+    /// Adds machine-readable detail to the `--json` error document.
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
 }
 
 impl From<anyhow::Error> for CliError {
     fn from(e: anyhow::Error) -> Self {
-        CliError::new(EXIT_FAILURE, format!("{e:#}"))
+        CliError::new(ErrorKind::Failure, format!("{e:#}"))
     }
+}
+
+/// Writes one line to stdout. A closed pipe (`shiplane status | head -1`) is the reader's
+/// choice, not an error worth a panic (`println!` panics on it): the rest of the output is
+/// dropped and the command still finishes its work and exits with its own status.
+pub fn write_stdout_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"));
+}
+
+/// Writes `text` as it is to stdout, ignoring a closed pipe like [`write_stdout_line`].
+pub fn write_stdout(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// `println!` that does not panic when stdout is closed (see [`write_stdout_line`]).
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::output::write_stdout_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout_line(format_args!($($arg)*))
+    };
 }
 
 /// Output settings for one run.
@@ -107,17 +175,25 @@ impl Output {
     pub fn print_json(&self, value: &serde_json::Value) {
         use std::io::Write as _;
         // A closed pipe (`shiplane plan --json | head`) is the reader's choice, not an error
-        // worth a panic: ignore write failures here.
-        let text = serde_json::to_string_pretty(value).unwrap_or_default();
-        let _ = writeln!(std::io::stdout().lock(), "{text}");
+        // worth a panic: ignore write failures here. A `Value` always serialises.
+        let mut stdout = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut stdout, value)
+            .map_err(std::io::Error::from)
+            .and_then(|()| stdout.write_all(b"\n"));
     }
 
     /// Reports `err` and returns its exit status.
     pub fn fail(&self, err: &CliError) -> ExitCode {
         if self.json {
-            self.print_json(&serde_json::json!({
-                "error": { "message": err.message, "help": err.help, "exit_code": err.status }
-            }));
+            let mut error = serde_json::json!({
+                "message": err.message,
+                "help": err.help,
+                "exit_code": err.kind.exit_code(),
+            });
+            if let Some(details) = &err.details {
+                error["details"] = details.clone();
+            }
+            self.print_json(&serde_json::json!({ "error": error }));
         } else {
             let red = Style::new()
                 .fg_color(Some(AnsiColor::BrightRed.into()))
@@ -132,6 +208,6 @@ impl Output {
                 eprintln!("  help: {h}");
             }
         }
-        ExitCode::from(err.status)
+        err.kind.exit()
     }
 }

@@ -7,7 +7,7 @@ use shiplane_intent::diagnostic;
 
 use crate::cli::CheckArgs;
 use crate::intent_file;
-use crate::output::{CliError, EXIT_INVALID, Output};
+use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
 
 pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
     let file = intent_file::read(intent)?;
@@ -24,7 +24,12 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
             "diagnostics": diagnostic::to_json(&loaded.diagnostics, &file.display),
         });
         if args.show_effective {
-            doc["effective"] = serde_json::to_value(&loaded.effective).unwrap_or_default();
+            doc["effective"] = serde_json::to_value(&loaded.effective).map_err(|e| {
+                CliError::new(
+                    EXIT_FAILURE,
+                    format!("cannot print the effective intent: {e}"),
+                )
+            })?;
         }
         out.print_json(&doc);
     } else {
@@ -37,10 +42,18 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
                 out.color_stderr()
             )
         );
+        // With --show-effective stdout holds the model alone (to pipe into `jq`); the verdict
+        // goes to stderr.
         if args.show_effective
             && let Some(eff) = &loaded.effective
         {
-            println!("{}", serde_json::to_string_pretty(eff).unwrap_or_default());
+            let text = serde_json::to_string_pretty(eff).map_err(|e| {
+                CliError::new(
+                    EXIT_FAILURE,
+                    format!("cannot print the effective intent: {e}"),
+                )
+            })?;
+            crate::outln!("{text}");
         }
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
         if valid {
@@ -58,13 +71,18 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
             } else {
                 String::new()
             };
-            println!(
+            let verdict = format!(
                 "{} {}: valid — {}, {}{tmpl}{warn}",
                 out.paint(Output::ok_style(), "✓"),
                 file.display,
                 plural(services, "service"),
                 plural(lanes, "lane"),
             );
+            if args.show_effective {
+                eprintln!("{verdict}");
+            } else {
+                crate::outln!("{verdict}");
+            }
         } else {
             eprintln!(
                 "{}: {} has {}{}",
@@ -86,6 +104,6 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
     Ok(if valid {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(EXIT_INVALID)
+        EXIT_INVALID.exit()
     })
 }

@@ -267,7 +267,7 @@ pub fn up(args: &EnvUpArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
         }));
     } else {
         match &commit {
-            Some(c) => println!(
+            Some(c) => crate::outln!(
                 "{} environment {} from {} (release {id}) in namespace {ns}, at {path}/, expires {} — {}",
                 out.paint(Output::ok_style(), "✓"),
                 args.name,
@@ -275,7 +275,7 @@ pub fn up(args: &EnvUpArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
                 record.expires_at.as_deref().unwrap_or("never"),
                 short(c)
             ),
-            None => println!(
+            None => crate::outln!(
                 "environment {} already runs release {id}: nothing changed, no commit",
                 args.name
             ),
@@ -398,7 +398,7 @@ pub fn down(args: &EnvDownArgs, intent: Option<&Path>, out: &Output) -> Result<E
                 "existed": false, "committed": false, "gitops_commit": null,
             }));
         } else {
-            println!(
+            crate::outln!(
                 "environment {} does not exist: nothing to delete, no commit",
                 args.name
             );
@@ -420,14 +420,14 @@ pub fn down(args: &EnvDownArgs, intent: Option<&Path>, out: &Output) -> Result<E
         }));
     } else {
         match &commit {
-            Some(c) => println!(
+            Some(c) => crate::outln!(
                 "{} deleted environment {} of {} ({path}/) in {}",
                 out.paint(Output::ok_style(), "✓"),
                 args.name,
                 lane.name,
                 short(c)
             ),
-            None => println!("environment {} was already gone: no commit", args.name),
+            None => crate::outln!("environment {} was already gone: no commit", args.name),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -502,13 +502,13 @@ pub fn gc(args: &EnvGcArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
             "gitops_commits": commits,
         }));
     } else if removed.is_empty() {
-        println!(
+        crate::outln!(
             "no environment has expired at {}: nothing removed",
             timestamp_text(at)
         );
     } else {
         for f in &removed {
-            println!(
+            crate::outln!(
                 "{} removed environment {} of {} (expired {})",
                 out.paint(Output::ok_style(), "✓"),
                 f.name,
@@ -538,10 +538,10 @@ pub fn list(intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
             })).collect::<Vec<_>>(),
         }));
     } else if all.is_empty() {
-        println!("no environments");
+        crate::outln!("no environments");
     } else {
         for f in &all {
-            println!(
+            crate::outln!(
                 "{:<24} {:<12} {:<26} expires {}{}",
                 f.name,
                 f.template,

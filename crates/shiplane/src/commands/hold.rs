@@ -148,8 +148,8 @@ fn report(out: &Output, lane: &str, what: &str, outcome: &Outcome) {
     if out.json {
         out.print_json(&serde_json::json!({ "lane": lane, "state": what, "committed": commit.is_some(), "gitops_commit": commit }));
     } else if commit.is_some() {
-        println!("{} lane {lane} {what}", out.paint(Output::ok_style(), "✓"));
+        crate::outln!("{} lane {lane} {what}", out.paint(Output::ok_style(), "✓"));
     } else {
-        println!("lane {lane} was already {what}: no commit");
+        crate::outln!("lane {lane} was already {what}: no commit");
     }
 }

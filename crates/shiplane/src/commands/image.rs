@@ -58,7 +58,7 @@ pub fn pack(args: &ImagePackArgs, out: &Output) -> Result<ExitCode, CliError> {
             "blobs_skipped": report.blobs_skipped,
         }));
     } else {
-        println!(
+        crate::outln!(
             "{} packed {} → {} ({digest})",
             out.paint(Output::ok_style(), "✓"),
             args.dir.display(),

@@ -77,7 +77,7 @@ pub fn run(args: &InitArgs, _intent: Option<&Path>, out: &Output) -> Result<Exit
             "intent": yaml,
         }));
     } else if let Some(p) = written {
-        println!(
+        crate::outln!(
             "{} wrote {} — {} services, {} libraries. Next: `shiplane check`, then point `lanes.dev.gitops.repo` at your GitOps repository.",
             out.paint(Output::ok_style(), "✓"),
             display_path(&p),
@@ -85,7 +85,7 @@ pub fn run(args: &InitArgs, _intent: Option<&Path>, out: &Output) -> Result<Exit
             proposal.libraries.len()
         );
     } else {
-        print!("{yaml}");
+        crate::output::write_stdout(&yaml);
         eprintln!("\n# This is a proposal only. Write it with `shiplane init --write`.");
     }
     Ok(ExitCode::SUCCESS)

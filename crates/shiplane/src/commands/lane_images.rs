@@ -306,6 +306,7 @@ mod tests {
             intent_hash: String::new(),
             approvals: Vec::new(),
             promoted_by: "me".to_owned(),
+            promoted_by_source: shiplane_lane::IdentitySource::Env,
             promoted_at: "2026-01-01T00:00:00Z".to_owned(),
             promoted_from: "commit".to_owned(),
             overrides: Vec::new(),

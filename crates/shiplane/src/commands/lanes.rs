@@ -699,10 +699,10 @@ pub fn run_history(
             .collect();
         out.print_json(&serde_json::json!({ "lane": lane.name, "history": list }));
     } else if entries.is_empty() {
-        println!("lane {} has no releases yet", lane.name);
+        crate::outln!("lane {} has no releases yet", lane.name);
     } else {
         for (e, c) in &entries {
-            println!(
+            crate::outln!(
                 "{}  {}  {:<24} {:<10} {}",
                 short(&e.commit),
                 crate::support::rfc3339(u64::try_from(c.time).unwrap_or(0)),
@@ -813,7 +813,7 @@ pub fn run_status(
         out.print_json(&serde_json::json!({ "lanes": lanes_json }));
     } else {
         for r in rows {
-            println!("{r}");
+            crate::outln!("{r}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -865,12 +865,12 @@ pub fn run_diff(
                 |r| format!("{} ({})", r.id, r.label()),
             )
         };
-        println!("{}: {}\n{}: {}", a.name, label(&ra), b.name, label(&rb));
+        crate::outln!("{}: {}\n{}: {}", a.name, label(&ra), b.name, label(&rb));
         if differ.is_empty() {
-            println!("every service runs the same digest");
+            crate::outln!("every service runs the same digest");
         }
         for (s, x, y) in &differ {
-            println!(
+            crate::outln!(
                 "  {s:<20} {} → {}",
                 x.as_deref().unwrap_or("-"),
                 y.as_deref().unwrap_or("-")
@@ -947,7 +947,7 @@ pub fn run_render(
     if out.json {
         out.print_json(&serde_json::json!({ "lane": lane.name, "release": release.id, "out": dir.display().to_string(), "files": written }));
     } else {
-        println!(
+        crate::outln!(
             "rendered lane {} at release {} into {} ({} files)",
             lane.name,
             release.id,

@@ -520,33 +520,33 @@ fn print_result(
     }
     let verb = if dry_run { "would copy" } else { "copied" };
     for c in &registry.copies {
-        println!("{verb} {}@{} to {}", c.from, c.digest, c.to);
+        crate::outln!("{verb} {}@{} to {}", c.from, c.digest, c.to);
     }
     if let Some(summary) = summary {
         for t in &registry.tags {
-            println!("would tag {}:{} ({})", t.repository, t.tag, t.service);
+            crate::outln!("would tag {}:{} ({})", t.repository, t.tag, t.service);
         }
-        println!(
+        crate::outln!(
             "would promote {} to {} (release {}):",
             lane.name,
             release.label(),
             release.id
         );
         for (s, i) in &release.services {
-            println!("  {s:<20} {}@{}", i.repository, i.digest);
+            crate::outln!("  {s:<20} {}@{}", i.repository, i.digest);
         }
         if summary.is_empty() {
-            println!("no files would change: nothing to commit");
+            crate::outln!("no files would change: nothing to commit");
         } else {
-            println!("{} file(s) would change:", summary.len());
+            crate::outln!("{} file(s) would change:", summary.len());
             for (p, k) in summary {
-                println!("  {k:<9} {p}");
+                crate::outln!("  {k:<9} {p}");
             }
         }
         return;
     }
     match commit {
-        Some(c) => println!(
+        Some(c) => crate::outln!(
             "{} promoted {} to {} (release {}) in {}",
             out.paint(Output::ok_style(), "✓"),
             lane.name,
@@ -554,19 +554,25 @@ fn print_result(
             release.id,
             c.get(..12).unwrap_or(c)
         ),
-        None => println!(
+        None => crate::outln!(
             "lane {} already runs release {}: nothing changed, no commit",
-            lane.name, release.id
+            lane.name,
+            release.id
         ),
     }
     let moved: Vec<&lane_images::LaneTag> = registry.tags.iter().filter(|t| t.moved).collect();
     if !moved.is_empty() {
+        // Counted as people read it: the tags set, and on how many services' images (a lane
+        // with three tags on eight services moved 3 tags on 8 images, not "24 images").
         let names: std::collections::BTreeSet<&str> =
             moved.iter().map(|t| t.tag.as_str()).collect();
-        println!(
-            "tagged {} image(s): {}",
-            moved.len(),
-            names.into_iter().collect::<Vec<_>>().join(", ")
+        let services: std::collections::BTreeSet<&str> =
+            moved.iter().map(|t| t.service.as_str()).collect();
+        crate::outln!(
+            "set {} tag(s) ({}) on {} service image(s)",
+            names.len(),
+            names.into_iter().collect::<Vec<_>>().join(", "),
+            services.len()
         );
     }
 }
@@ -597,7 +603,7 @@ fn refused(
             eprintln!("  your approval was recorded in the lane's state");
         }
     }
-    ExitCode::from(EXIT_POLICY)
+    EXIT_POLICY.exit()
 }
 
 /// What a notification is about.
@@ -761,10 +767,22 @@ fn candidate(
         .iter()
         .find(|(e, _)| e.release == *want || e.version.as_deref() == Some(bare))
     else {
+        // A release another lane had is an order question (exit 3); one no lane ever had is an
+        // unknown name, a usage error like an unknown lane (exit 2).
+        let elsewhere = known_elsewhere(eff, &search.name, want, bare)?;
+        let kind = if elsewhere.is_some() {
+            EXIT_POLICY
+        } else {
+            EXIT_INVALID
+        };
+        let also = elsewhere.map_or_else(
+            || " (no lane has had it)".to_owned(),
+            |l| format!(" (lane `{l}` had it)"),
+        );
         return Err(CliError::new(
-            EXIT_POLICY,
+            kind,
             format!(
-                "release `{want}` was never a release of lane `{}`",
+                "release `{want}` was never a release of lane `{}`{also}",
                 search.name
             ),
         )
@@ -780,6 +798,30 @@ fn candidate(
         Some(search.name.clone()),
         "release".to_owned(),
     )
+}
+
+/// The first other (non-template) lane whose history holds release `want` (an id, or a version
+/// `bare`), if any.
+fn known_elsewhere(
+    eff: &EffectiveIntent,
+    searched: &str,
+    want: &str,
+    bare: &str,
+) -> Result<Option<String>, CliError> {
+    for (name, l) in eff
+        .lanes
+        .iter()
+        .filter(|(n, l)| *n != searched && !l.template)
+    {
+        let repo = open(l)?;
+        if history(&repo, l)?
+            .iter()
+            .any(|(e, _)| e.release == want || e.version.as_deref() == Some(bare))
+        {
+            return Ok(Some(name.clone()));
+        }
+    }
+    Ok(None)
 }
 
 /// The images of an existing release, for the services `lane` deploys.

@@ -160,7 +160,7 @@ pub fn run(args: &PublishArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         } else {
             "already recorded"
         };
-        println!(
+        crate::outln!(
             "{} {service} {what}: {}:{tag} = {} (fingerprint {})",
             out.paint(Output::ok_style(), "✓"),
             image_without_tag,

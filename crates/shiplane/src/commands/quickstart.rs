@@ -308,7 +308,7 @@ impl Runner<'_> {
 
     fn say(&self, text: &str) {
         if !self.out.json {
-            println!("{text}");
+            crate::outln!("{text}");
         }
     }
 
@@ -819,7 +819,7 @@ impl Runner<'_> {
         for line in &explore {
             let _ = writeln!(text, "  {line}");
         }
-        print!("{text}");
+        crate::output::write_stdout(&text);
     }
 }
 

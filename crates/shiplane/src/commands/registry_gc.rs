@@ -922,7 +922,7 @@ fn print(out: &Output, report: &Report) {
         return;
     }
     for r in report.repositories.iter().filter(|r| !r.exists) {
-        println!("{}: no such repository (nothing pushed yet)", r.repository);
+        crate::outln!("{}: no such repository (nothing pushed yet)", r.repository);
     }
     if !plan.decisions.is_empty() {
         let width = plan
@@ -931,9 +931,11 @@ fn print(out: &Output, report: &Report) {
             .map(|d| d.repository.len() + d.tag.len() + 1)
             .max()
             .unwrap_or(0);
-        println!(
+        crate::outln!(
             "{:<width$}  {:<19}  {:<6}  WHY",
-            "IMAGE", "DIGEST", "ACTION"
+            "IMAGE",
+            "DIGEST",
+            "ACTION"
         );
         for d in &plan.decisions {
             // Pad before painting: colour codes would count as width.
@@ -942,7 +944,7 @@ fn print(out: &Output, report: &Report) {
                 Action::Delete => out.paint(Output::warn_style(), "delete"),
             };
             let why = short_why(&d.reasons);
-            println!(
+            crate::outln!(
                 "{:<width$}  {:<19}  {action}  {}",
                 format!("{}:{}", d.repository, d.tag),
                 d.digest.get(..19).unwrap_or(&d.digest),
@@ -950,7 +952,7 @@ fn print(out: &Output, report: &Report) {
             );
         }
     }
-    println!(
+    crate::outln!(
         "{} tag(s) in {} repositories: {} kept, {} to delete ({} digest(s))",
         plan.decisions.len(),
         report.repositories.iter().filter(|r| r.exists).count(),
@@ -959,7 +961,7 @@ fn print(out: &Output, report: &Report) {
         digests
     );
     if report.dry_run {
-        println!("dry run: nothing was changed; `shiplane registry gc --execute` deletes");
+        crate::outln!("dry run: nothing was changed; `shiplane registry gc --execute` deletes");
         return;
     }
     let deleted = report
@@ -968,7 +970,7 @@ fn print(out: &Output, report: &Report) {
         .filter(|d| d.outcome == "deleted")
         .count();
     for d in report.deletions.iter().filter(|d| d.outcome == "skipped") {
-        println!(
+        crate::outln!(
             "skipped {}@{}: {}",
             d.repository,
             d.digest,
@@ -976,10 +978,10 @@ fn print(out: &Output, report: &Report) {
         );
     }
     match report.audit_commits.last() {
-        Some(c) if deleted > 0 => println!(
+        Some(c) if deleted > 0 => crate::outln!(
             "deleted {deleted} digest(s); recorded in {AUDIT_LOG} ({})",
             c.get(..12).unwrap_or(c)
         ),
-        _ => println!("deleted nothing"),
+        _ => crate::outln!("deleted nothing"),
     }
 }

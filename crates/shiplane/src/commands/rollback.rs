@@ -123,14 +123,19 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
     // The lane's moving tags go back with it (the release was admitted when it first entered
     // the lane). A registry that does not answer must not undo or block a rollback: it is a
     // warning, and the same rollback run again retries it.
-    let mut tags = super::lane_images::lane_tags(lane, &release).unwrap_or_default();
-    let tag_error =
+    let (mut tags, tag_error) = match super::lane_images::lane_tags(lane, &release) {
+        Ok(tags) => (tags, None),
+        Err(e) => (Vec::new(), Some(e.message)),
+    };
+    let tag_error = tag_error.or_else(|| {
         super::lane_images::apply_tags(&mut tags, &mut crate::registry::Stores::default())
             .err()
-            .map(|e| {
-                eprintln!("warning: {}", e.message);
-                e.message
-            });
+            .map(|e| e.message)
+    });
+    if let Some(e) = &tag_error {
+        eprintln!("warning: the lane's tags were not moved back: {e}");
+        eprintln!("  help: run the same rollback again to retry; the rollback itself landed");
+    }
     if out.json {
         out.print_json(&serde_json::json!({
             "lane": lane.name,
@@ -144,7 +149,7 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
             "tags_error": tag_error,
         }));
     } else {
-        println!(
+        crate::outln!(
             "{} rolled back {} from {} to {} (release {}); the lane is held: `shiplane release-hold {}` resumes promotions",
             out.paint(crate::output::Output::ok_style(), "✓"),
             lane.name,

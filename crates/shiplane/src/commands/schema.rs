@@ -7,7 +7,7 @@ use crate::output::Output;
 pub fn run(_out: &Output) -> ExitCode {
     // The schema is JSON whether or not `--json` was given.
     let schema = shiplane_intent::intent_schema();
-    println!(
+    crate::outln!(
         "{}",
         serde_json::to_string_pretty(&schema).unwrap_or_default()
     );
