@@ -1,5 +1,5 @@
 //! The pipeline emitters' output validated against the CI engines' published schemas
-//! (`shared/schemas/`, beside the repository): Buildkite's pipeline JSON Schema and Tekton's
+//! (copies in `tests/schemas/`, see its README for provenance): Buildkite's pipeline JSON Schema and Tekton's
 //! `PipelineRun` and `Pipeline` CRDs.
 
 #![expect(
@@ -18,17 +18,12 @@ use shiplane_plan::{
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
-fn shared_dir() -> PathBuf {
-    let dir = std::env::var_os("SHIPLANE_SHARED_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("schemas").is_dir(),
-        "reference schemas not found in {}: put shared/ beside the repository or set SHIPLANE_SHARED_DIR",
-        dir.display()
-    );
-    dir
+/// The copies of the engines' schemas kept with these tests (provenance and licences in
+/// `tests/schemas/README.md`), so a fresh clone needs nothing beside the repository.
+fn schema_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/schemas")
+        .join(relative)
 }
 
 fn yaml(text: &str) -> Value {
@@ -139,7 +134,7 @@ fn github_matrix_shape() {
 #[test]
 fn buildkite_pipeline_is_valid() {
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(shared_dir().join("schemas/buildkite/pipeline-schema.json"))
+        &std::fs::read_to_string(schema_path("buildkite/pipeline-schema.json"))
             .unwrap(),
     )
     .unwrap();
@@ -204,7 +199,7 @@ fn convert(v: &mut Value) {
 /// `nullable: true` becomes a `null` alternative of the type.
 fn crd_schema(file: &str) -> Value {
     let crd =
-        yaml(&std::fs::read_to_string(shared_dir().join("schemas/tekton").join(file)).unwrap());
+        yaml(&std::fs::read_to_string(schema_path(&format!("tekton/{file}"))).unwrap());
     let version = crd["spec"]["versions"]
         .as_array()
         .unwrap()
