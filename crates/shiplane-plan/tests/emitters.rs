@@ -145,8 +145,7 @@ fn github_matrix_shape() {
 #[test]
 fn buildkite_pipeline_is_valid() {
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(schema_path("buildkite/pipeline-schema.json"))
-            .unwrap(),
+        &std::fs::read_to_string(schema_path("buildkite/pipeline-schema.json")).unwrap(),
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -178,7 +177,10 @@ fn buildkite_pipeline_is_valid() {
     );
     assert_eq!(steps[2]["depends_on"], json!(["build-api", "build-web"]));
     assert_eq!(steps[2]["key"], "shiplane-promote");
-    assert_eq!(steps[2]["command"], format!("shiplane promote dev --commit {COMMIT}"));
+    assert_eq!(
+        steps[2]["command"],
+        format!("shiplane promote dev --commit {COMMIT}")
+    );
     let empty = yaml(&buildkite(&none, &options));
     assert_eq!(empty["steps"].as_array().unwrap().len(), 1);
 }
@@ -212,8 +214,7 @@ fn convert(v: &mut Value) {
 /// `properties` and does not preserve unknown fields gets `additionalProperties: false`.
 /// `nullable: true` becomes a `null` alternative of the type.
 fn crd_schema(file: &str) -> Value {
-    let crd =
-        yaml(&std::fs::read_to_string(schema_path(&format!("tekton/{file}"))).unwrap());
+    let crd = yaml(&std::fs::read_to_string(schema_path(&format!("tekton/{file}"))).unwrap());
     let version = crd["spec"]["versions"]
         .as_array()
         .unwrap()
@@ -276,7 +277,10 @@ fn every_build_argument_and_the_target_reach_every_emitted_build() {
     let row = &github_matrix(&some)["include"][0];
     let lines: Vec<&str> = row["build_args"].as_str().unwrap().lines().collect();
     for (name, value) in &api.args {
-        assert!(lines.contains(&format!("{name}={value}").as_str()), "{name}");
+        assert!(
+            lines.contains(&format!("{name}={value}").as_str()),
+            "{name}"
+        );
     }
     assert_eq!(row["target"], "runtime");
 
@@ -285,7 +289,10 @@ fn every_build_argument_and_the_target_reach_every_emitted_build() {
     let step = &doc["steps"][0];
     let build = after_upload(step["command"][0].as_str().unwrap());
     assert!(build.contains("--target \"$SHIPLANE_TARGET\""), "{build}");
-    assert_eq!(after_upload(step["env"]["SHIPLANE_TARGET"].as_str().unwrap()), "runtime");
+    assert_eq!(
+        after_upload(step["env"]["SHIPLANE_TARGET"].as_str().unwrap()),
+        "runtime"
+    );
     for (name, value) in &api.args {
         let (var, _) = step["env"]
             .as_object()
@@ -293,19 +300,33 @@ fn every_build_argument_and_the_target_reach_every_emitted_build() {
             .iter()
             .find(|(_, v)| after_upload(v.as_str().unwrap()) == format!("{name}={value}"))
             .unwrap_or_else(|| panic!("no variable carries {name}"));
-        assert!(build.contains(&format!("--build-arg \"${var}\"")), "{build}");
+        assert!(
+            build.contains(&format!("--build-arg \"${var}\"")),
+            "{build}"
+        );
     }
     // A service without them gets neither flag.
     let web = doc["steps"][1]["command"][0].as_str().unwrap();
-    assert!(!web.contains("--target") && !web.contains("--build-arg"), "{web}");
+    assert!(
+        !web.contains("--target") && !web.contains("--build-arg"),
+        "{web}"
+    );
 
     // Tekton: Kaniko gets one argument per build argument, and the target.
     let doc = yaml(&tekton(&some, &options));
     let kaniko = &doc["spec"]["pipelineSpec"]["tasks"][1]["taskSpec"]["steps"][0]["args"];
-    let kaniko: Vec<&str> = kaniko.as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let kaniko: Vec<&str> = kaniko
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
     assert!(kaniko.contains(&"--target=runtime"), "{kaniko:?}");
     for (name, value) in &api.args {
-        assert!(kaniko.contains(&format!("--build-arg={name}={value}").as_str()), "{kaniko:?}");
+        assert!(
+            kaniko.contains(&format!("--build-arg={name}={value}").as_str()),
+            "{kaniko:?}"
+        );
     }
 }
 
@@ -330,8 +351,13 @@ fn the_tekton_run_gives_every_pipeline_parameter_without_a_default_a_value() {
         for param in pipeline["params"].as_array().unwrap() {
             let name = param["name"].as_str().unwrap();
             if param.get("default").is_none() {
-                let value = given.get(name).unwrap_or_else(|| panic!("no value for `{name}`"));
-                assert!(value.as_str().is_some_and(|v| !v.is_empty()), "`{name}` is empty");
+                let value = given
+                    .get(name)
+                    .unwrap_or_else(|| panic!("no value for `{name}`"));
+                assert!(
+                    value.as_str().is_some_and(|v| !v.is_empty()),
+                    "`{name}` is empty"
+                );
             }
         }
         // And every parameter a task uses is one the pipeline declares.
@@ -344,14 +370,20 @@ fn the_tekton_run_gives_every_pipeline_parameter_without_a_default_a_value() {
         for task in pipeline["tasks"].as_array().unwrap() {
             for p in task["params"].as_array().into_iter().flatten() {
                 let value = p["value"].as_str().unwrap();
-                if let Some(name) = value.strip_prefix("$(params.").and_then(|v| v.strip_suffix(')')) {
+                if let Some(name) = value
+                    .strip_prefix("$(params.")
+                    .and_then(|v| v.strip_suffix(')'))
+                {
                     assert!(declared.contains(&name), "task uses undeclared `{name}`");
                 }
             }
         }
     }
     let doc = yaml(&tekton(&some, &with_url));
-    assert_eq!(doc["spec"]["params"][0]["value"], "https://git.example.com/shop/monorepo.git");
+    assert_eq!(
+        doc["spec"]["params"][0]["value"],
+        "https://git.example.com/shop/monorepo.git"
+    );
     assert_eq!(doc["spec"]["params"][1]["value"], COMMIT);
     // Without a URL the value is the placeholder, and the checkout refuses it by name.
     let doc = yaml(&tekton(&some, &EmitOptions::new(COMMIT)));
@@ -359,7 +391,10 @@ fn the_tekton_run_gives_every_pipeline_parameter_without_a_default_a_value() {
     let script = doc["spec"]["pipelineSpec"]["tasks"][0]["taskSpec"]["steps"][0]["script"]
         .as_str()
         .unwrap();
-    assert!(script.contains(REPO_URL_UNSET) && script.contains("--repo-url"), "{script}");
+    assert!(
+        script.contains(REPO_URL_UNSET) && script.contains("--repo-url"),
+        "{script}"
+    );
 }
 
 #[test]

@@ -279,7 +279,10 @@ fn plan_with_head_reads_the_intent_of_that_commit_not_the_working_tree() {
     assert_eq!(services_of(&doc), ["api", "web", "worker"]);
     assert_eq!(doc["affected"][0]["context"], "services/api");
     // Without --head (HEAD is the default) it is the same: the commit, not the working tree.
-    assert_eq!(services_of(&plan_json(&r, &["--base", "HEAD~1"])), ["api", "web", "worker"]);
+    assert_eq!(
+        services_of(&plan_json(&r, &["--base", "HEAD~1"])),
+        ["api", "web", "worker"]
+    );
 }
 
 #[test]
@@ -339,7 +342,9 @@ fn a_working_tree_intent_that_differs_from_head_is_reported_in_one_line() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with("warning: shiplane.yaml in the working tree differs from HEAD:shiplane.yaml"),
+        err.starts_with(
+            "warning: shiplane.yaml in the working tree differs from HEAD:shiplane.yaml"
+        ),
         "{err}"
     );
     // A pipeline on stdout stays a pipeline; the line goes to stderr.
@@ -353,7 +358,10 @@ fn a_working_tree_intent_that_differs_from_head_is_reported_in_one_line() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let warnings = doc["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 1);
-    assert!(warnings[0].as_str().unwrap().contains("differs"), "{warnings:?}");
+    assert!(
+        warnings[0].as_str().unwrap().contains("differs"),
+        "{warnings:?}"
+    );
     assert_eq!(String::from_utf8(out.stderr).unwrap(), "");
 }
 
@@ -401,9 +409,15 @@ fn pipelines_build_with_the_target_and_build_args_of_the_intent() {
         "API=https://api\nNODE_ENV=production"
     );
     let bk = run("buildkite");
-    assert!(bk.contains("--target") && bk.contains("NODE_ENV=production"), "{bk}");
+    assert!(
+        bk.contains("--target") && bk.contains("NODE_ENV=production"),
+        "{bk}"
+    );
     let tk = run("tekton");
-    assert!(tk.contains("--target=prod") && tk.contains("--build-arg=NODE_ENV=production"), "{tk}");
+    assert!(
+        tk.contains("--target=prod") && tk.contains("--build-arg=NODE_ENV=production"),
+        "{tk}"
+    );
     let doc = plan_json(&r, &["--base", "HEAD~1"]);
     assert_eq!(doc["affected"][0]["target"], "prod");
     assert_eq!(doc["affected"][0]["args"]["API"], "https://api");
@@ -412,7 +426,12 @@ fn pipelines_build_with_the_target_and_build_args_of_the_intent() {
 #[test]
 fn the_tekton_run_clones_from_origin_without_its_credentials() {
     let r = repo();
-    r.git(&["remote", "add", "origin", "https://ci-bot:s3cret@git.example.com/shop/mono.git"]);
+    r.git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://ci-bot:s3cret@git.example.com/shop/mono.git",
+    ]);
     r.write("apps/web/index.js", "console.log('web 2');\n");
     r.commit("web");
     let run = |extra: &[&str]| {
@@ -426,10 +445,19 @@ fn the_tekton_run_clones_from_origin_without_its_credentials() {
         String::from_utf8(out.stdout).unwrap()
     };
     let text = run(&[]);
-    assert!(text.contains("value: https://git.example.com/shop/mono.git"), "{text}");
-    assert!(!text.contains("s3cret") && !text.contains("ci-bot"), "{text}");
+    assert!(
+        text.contains("value: https://git.example.com/shop/mono.git"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("s3cret") && !text.contains("ci-bot"),
+        "{text}"
+    );
     let text = run(&["--repo-url", "https://mirror.example.com/mono.git"]);
-    assert!(text.contains("value: https://mirror.example.com/mono.git"), "{text}");
+    assert!(
+        text.contains("value: https://mirror.example.com/mono.git"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -43,7 +43,9 @@ pub fn buildkite(jobs: &[BuildJob], options: &EmitOptions) -> String {
         }
         for (n, (name, value)) in job.args.iter().enumerate() {
             let var = format!("SHIPLANE_BUILD_ARG_{}", n + 1);
-            build.push_str(&format!(" --build-arg \"$${var}\""));
+            build.push_str(" --build-arg \"$$");
+            build.push_str(&var);
+            build.push('"');
             env.insert(var, Value::String(literal(&format!("{name}={value}"))));
         }
         build.push_str(" \"$$SHIPLANE_CONTEXT\"");

@@ -25,8 +25,7 @@ pub fn github_matrix(jobs: &[BuildJob]) -> Value {
     let include: Vec<Value> = jobs
         .iter()
         .map(|j| {
-            let build_args: Vec<String> =
-                j.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let build_args: Vec<String> = j.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
             json!({
                 "service": j.service,
                 "context": j.context,

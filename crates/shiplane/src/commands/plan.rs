@@ -58,6 +58,7 @@ enum BaseIntent {
 }
 
 pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
+    crate::support::timing("plan: start");
     let json_output = out.json || args.format == PlanFormat::Json;
     let place = IntentPlace::find(intent)?;
     let root = &place.root;
@@ -88,9 +89,10 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
         let file = place.read_at(&repo, &head, &mut warnings)?;
         (head, file)
     };
+    crate::support::timing("plan: intent read from the head commit");
     let rel_intent = place.rel.clone().or_else(|| intent_file.rel.clone());
     if args.base.is_none() {
-        return run_against_index(args, intent_file.file, head, root, &warnings, out);
+        return run_against_index(args, intent_file.file, &head, root, &warnings, out);
     }
 
     // Checking the intent and reading git are independent and take about as long as each
@@ -101,6 +103,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     let (intent, trees) = std::thread::scope(|scope| {
         let reader = scope.spawn(|| read_trees(root, &head, args, rel_intent.as_deref()));
         let intent = load_intent(intent_file.file, out);
+        crate::support::timing("plan: intent checked and compiled (main thread)");
         let trees = reader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -118,6 +121,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
         is_ancestor,
         base_intent,
     } = trees?;
+    crate::support::timing("plan: git trees read and diffed (second thread, joined)");
     let compiled = compiled.map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
     let base_spec: Option<Cow<'_, PlanSpec>> = match base_intent {
         BaseIntent::Unchanged => Some(Cow::Borrowed(&spec)),
@@ -174,6 +178,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     )
     .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
 
+    crate::support::timing("plan: planned");
     let context = Context {
         head: &head,
         base: Some(&base),
@@ -182,6 +187,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
         repo_url: source_url(root),
     };
     emit(&plan, &spec, &context, args, out)?;
+    crate::support::timing("plan: printed");
     // The process ends right after this: returning the listing (100,000 paths), the intent's
     // spec and the plan to the allocator one by one would only delay the exit.
     std::mem::forget((head_listing, changes, spec, compiled, plan, file));
@@ -313,7 +319,13 @@ struct Context<'a> {
 }
 
 /// Prints a plan in the format asked for.
-fn emit(plan: &Plan, spec: &PlanSpec, cx: &Context<'_>, args: &PlanArgs, out: &Output) -> Result<(), CliError> {
+fn emit(
+    plan: &Plan,
+    spec: &PlanSpec,
+    cx: &Context<'_>,
+    args: &PlanArgs,
+    out: &Output,
+) -> Result<(), CliError> {
     let format = if out.json {
         PlanFormat::Json
     } else {
@@ -381,7 +393,7 @@ fn without_userinfo(url: &str) -> String {
 fn run_against_index(
     args: &PlanArgs,
     file: IntentFile,
-    head: Commit,
+    head: &Commit,
     root: &Path,
     warnings: &[String],
     out: &Output,
@@ -406,7 +418,7 @@ fn run_against_index(
     let plan = shiplane_plan::plan(&spec, &head_listing, None, Some(&index))
         .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
     let context = Context {
-        head: &head,
+        head,
         base: None,
         is_ancestor: true,
         warnings,
@@ -455,9 +467,7 @@ fn read_trees(
         Some(rel) => match changes.binary_search_by(|c| c.path.as_str().cmp(rel)) {
             Ok(i) => changes[i]
                 .base
-                .and_then(|(blob, _)| {
-                    repo.read_blob_within(blob, intent_file::max_bytes()).ok()
-                })
+                .and_then(|(blob, _)| repo.read_blob_within(blob, intent_file::max_bytes()).ok())
                 .map_or(BaseIntent::Missing, |bounded| match bounded {
                     BoundedBlob::Bytes(bytes) => BaseIntent::Changed(bytes),
                     // Too large to be an intent: as if there were none at the base.
