@@ -17,7 +17,9 @@ mod plan;
 mod spec;
 
 pub use diff::{ChangedPath, diff_listings, sort_changes};
-pub use emit::{BuildJob, EmitOptions, build_jobs, buildkite, github_matrix, render_tag, tekton};
+pub use emit::{
+    BuildJob, EmitOptions, REPO_URL_UNSET, build_jobs, buildkite, github_matrix, render_tag, tekton,
+};
 pub use error::PlanError;
 pub use explain::{Change, ChangedFile, ExplainGroup, Explanation, Rule, changed_files, explain};
 pub use fingerprint::{Fingerprint, GroupDigests, fingerprints};

@@ -32,6 +32,7 @@ fn service(paths: &[&str], libraries: &[&str], services: &[&str]) -> ServiceSpec
             dockerfile: "ctx/Dockerfile".to_owned(),
             image: None,
             tag: "sha-{commit.short}".to_owned(),
+            ..BuildSpec::default()
         },
     }
 }

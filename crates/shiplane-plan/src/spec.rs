@@ -47,6 +47,12 @@ pub struct BuildSpec {
     pub context: String,
     /// Dockerfile path.
     pub dockerfile: String,
+    /// Multi-stage build target (`docker build --target`); `None` builds the last stage.
+    pub target: Option<String>,
+    /// Build arguments (`docker build --build-arg NAME=VALUE`), sorted by name. They are part
+    /// of the fingerprint (through [`ServiceSpec::intent_hash`]), so every emitter must pass
+    /// them on: an image built without them is not the image the fingerprint names.
+    pub args: BTreeMap<String, String>,
     /// Image repository (`registry.example.com/x/api`); `None` when no registry is configured.
     pub image: Option<String>,
     /// Tag template: `{commit}`, `{commit.short}`, `{fingerprint}`, `{fingerprint.short}`,

@@ -1,5 +1,5 @@
 //! The pipeline emitters' output validated against the CI engines' published schemas
-//! (`shared/schemas/`, beside the repository): Buildkite's pipeline JSON Schema and Tekton's
+//! (copies in `tests/schemas/`, see its README for provenance): Buildkite's pipeline JSON Schema and Tekton's
 //! `PipelineRun` and `Pipeline` CRDs.
 
 #![expect(
@@ -12,23 +12,18 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use shiplane_plan::{
-    Base, BuildSpec, EmitOptions, EntryMode, Oid, PlanSpec, ServiceSpec, TreeListing, build_jobs,
-    buildkite, github_matrix, plan, tekton,
+    Base, BuildSpec, EmitOptions, EntryMode, Oid, PlanSpec, REPO_URL_UNSET, ServiceSpec,
+    TreeListing, build_jobs, buildkite, github_matrix, plan, tekton,
 };
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
-fn shared_dir() -> PathBuf {
-    let dir = std::env::var_os("SHIPLANE_SHARED_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("schemas").is_dir(),
-        "reference schemas not found in {}: put shared/ beside the repository or set SHIPLANE_SHARED_DIR",
-        dir.display()
-    );
-    dir
+/// The copies of the engines' schemas kept with these tests (provenance and licences in
+/// `tests/schemas/README.md`), so a fresh clone needs nothing beside the repository.
+fn schema_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/schemas")
+        .join(relative)
 }
 
 fn yaml(text: &str) -> Value {
@@ -44,15 +39,21 @@ fn spec() -> PlanSpec {
             dockerfile: format!("services/{name}/Dockerfile"),
             image: image.map(str::to_owned),
             tag: "sha-{commit.short}".to_owned(),
+            ..BuildSpec::default()
         },
         ..ServiceSpec::default()
     };
+    let mut api = service("api", Some("registry.example.com/x/api"));
+    // A target and build arguments change the fingerprint, so every emitter must pass them on;
+    // the values carry what a shell or an interpolating CI would otherwise mangle.
+    api.build.target = Some("runtime".to_owned());
+    api.build.args = BTreeMap::from([
+        ("PYTHON_VERSION".to_owned(), "3.13".to_owned()),
+        ("GREETING".to_owned(), "hello $USER \"world\"".to_owned()),
+    ]);
     PlanSpec {
         services: BTreeMap::from([
-            (
-                "api".to_owned(),
-                service("api", Some("registry.example.com/x/api")),
-            ),
+            ("api".to_owned(), api),
             ("web".to_owned(), service("web", None)),
             (
                 "worker".to_owned(),
@@ -120,6 +121,8 @@ fn github_matrix_shape() {
             "service": "api",
             "context": "services/api",
             "dockerfile": "services/api/Dockerfile",
+            "target": "runtime",
+            "build_args": "GREETING=hello $USER \"world\"\nPYTHON_VERSION=3.13",
             "image": "registry.example.com/x/api",
             "tag": "sha-0123456",
             "fingerprint": some[0].fingerprint.to_hex(),
@@ -127,6 +130,9 @@ fn github_matrix_shape() {
     );
     // No registry configured: the image is the bare service name.
     assert_eq!(m["include"][1]["image"], "web");
+    // No target and no arguments: empty values, which docker/build-push-action treats as unset.
+    assert_eq!(m["include"][1]["target"], "");
+    assert_eq!(m["include"][1]["build_args"], "");
     assert_eq!(github_matrix(&none), json!({ "include": [] }));
     // Keys in a fixed order, so the output bytes are stable.
     assert!(
@@ -139,8 +145,7 @@ fn github_matrix_shape() {
 #[test]
 fn buildkite_pipeline_is_valid() {
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(shared_dir().join("schemas/buildkite/pipeline-schema.json"))
-            .unwrap(),
+        &std::fs::read_to_string(schema_path("buildkite/pipeline-schema.json")).unwrap(),
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -157,6 +162,7 @@ fn buildkite_pipeline_is_valid() {
         assert!(errors.is_empty(), "{errors:#?}\n{text}");
         assert_eq!(text, buildkite(jobs, &options), "deterministic");
     }
+    options.promote_lane = Some("dev".to_owned());
     let doc = yaml(&buildkite(&some, &options));
     let steps = doc["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 3);
@@ -170,6 +176,11 @@ fn buildkite_pipeline_is_valid() {
             .contains("$$SHIPLANE_IMAGE")
     );
     assert_eq!(steps[2]["depends_on"], json!(["build-api", "build-web"]));
+    assert_eq!(steps[2]["key"], "shiplane-promote");
+    assert_eq!(
+        steps[2]["command"],
+        format!("shiplane promote dev --commit {COMMIT}")
+    );
     let empty = yaml(&buildkite(&none, &options));
     assert_eq!(empty["steps"].as_array().unwrap().len(), 1);
 }
@@ -203,8 +214,7 @@ fn convert(v: &mut Value) {
 /// `properties` and does not preserve unknown fields gets `additionalProperties: false`.
 /// `nullable: true` becomes a `null` alternative of the type.
 fn crd_schema(file: &str) -> Value {
-    let crd =
-        yaml(&std::fs::read_to_string(shared_dir().join("schemas/tekton").join(file)).unwrap());
+    let crd = yaml(&std::fs::read_to_string(schema_path(&format!("tekton/{file}"))).unwrap());
     let version = crd["spec"]["versions"]
         .as_array()
         .unwrap()
@@ -225,6 +235,7 @@ fn tekton_pipelinerun_is_valid() {
     let (some, none) = jobs();
     let mut options = EmitOptions::new(COMMIT);
     options.promote_lane = Some("dev".to_owned());
+    options.repo_url = Some("https://git.example.com/shop/monorepo.git".to_owned());
     for jobs in [&some, &none] {
         let text = tekton(jobs, &options);
         let doc = yaml(&text);
@@ -246,6 +257,171 @@ fn tekton_pipelinerun_is_valid() {
         tasks[3]["taskSpec"]["steps"][0]["args"],
         json!(["promote", "dev", "--commit", COMMIT])
     );
+}
+
+/// What the shell of a Buildkite step sees once `pipeline upload` has interpolated: `$$`
+/// becomes `$`, and the step's `env` values are set verbatim after that.
+fn after_upload(text: &str) -> String {
+    text.replace("$$", "$")
+}
+
+#[test]
+fn every_build_argument_and_the_target_reach_every_emitted_build() {
+    let (some, _) = jobs();
+    let api = &some[0];
+    assert_eq!(api.service, "api");
+    assert_eq!(api.args.len(), 2);
+    let options = EmitOptions::new(COMMIT);
+
+    // GitHub: the matrix row has them in build-push-action's shapes.
+    let row = &github_matrix(&some)["include"][0];
+    let lines: Vec<&str> = row["build_args"].as_str().unwrap().lines().collect();
+    for (name, value) in &api.args {
+        assert!(
+            lines.contains(&format!("{name}={value}").as_str()),
+            "{name}"
+        );
+    }
+    assert_eq!(row["target"], "runtime");
+
+    // Buildkite: each argument is a `--build-arg "$VAR"` whose variable holds NAME=VALUE.
+    let doc = yaml(&buildkite(&some, &options));
+    let step = &doc["steps"][0];
+    let build = after_upload(step["command"][0].as_str().unwrap());
+    assert!(build.contains("--target \"$SHIPLANE_TARGET\""), "{build}");
+    assert_eq!(
+        after_upload(step["env"]["SHIPLANE_TARGET"].as_str().unwrap()),
+        "runtime"
+    );
+    for (name, value) in &api.args {
+        let (var, _) = step["env"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(_, v)| after_upload(v.as_str().unwrap()) == format!("{name}={value}"))
+            .unwrap_or_else(|| panic!("no variable carries {name}"));
+        assert!(
+            build.contains(&format!("--build-arg \"${var}\"")),
+            "{build}"
+        );
+    }
+    // A service without them gets neither flag.
+    let web = doc["steps"][1]["command"][0].as_str().unwrap();
+    assert!(
+        !web.contains("--target") && !web.contains("--build-arg"),
+        "{web}"
+    );
+
+    // Tekton: Kaniko gets one argument per build argument, and the target.
+    let doc = yaml(&tekton(&some, &options));
+    let kaniko = &doc["spec"]["pipelineSpec"]["tasks"][1]["taskSpec"]["steps"][0]["args"];
+    let kaniko: Vec<&str> = kaniko
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(kaniko.contains(&"--target=runtime"), "{kaniko:?}");
+    for (name, value) in &api.args {
+        assert!(
+            kaniko.contains(&format!("--build-arg={name}={value}").as_str()),
+            "{kaniko:?}"
+        );
+    }
+}
+
+#[test]
+fn the_tekton_run_gives_every_pipeline_parameter_without_a_default_a_value() {
+    let (some, none) = jobs();
+    let mut with_url = EmitOptions::new(COMMIT);
+    with_url.repo_url = Some("https://git.example.com/shop/monorepo.git".to_owned());
+    for (jobs, options) in [
+        (&some, &with_url),
+        (&some, &EmitOptions::new(COMMIT)),
+        (&none, &EmitOptions::new(COMMIT)),
+    ] {
+        let doc = yaml(&tekton(jobs, options));
+        let given: BTreeMap<&str, &Value> = doc["spec"]["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap(), &p["value"]))
+            .collect();
+        let pipeline = &doc["spec"]["pipelineSpec"];
+        for param in pipeline["params"].as_array().unwrap() {
+            let name = param["name"].as_str().unwrap();
+            if param.get("default").is_none() {
+                let value = given
+                    .get(name)
+                    .unwrap_or_else(|| panic!("no value for `{name}`"));
+                assert!(
+                    value.as_str().is_some_and(|v| !v.is_empty()),
+                    "`{name}` is empty"
+                );
+            }
+        }
+        // And every parameter a task uses is one the pipeline declares.
+        let declared: Vec<&str> = pipeline["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        for task in pipeline["tasks"].as_array().unwrap() {
+            for p in task["params"].as_array().into_iter().flatten() {
+                let value = p["value"].as_str().unwrap();
+                if let Some(name) = value
+                    .strip_prefix("$(params.")
+                    .and_then(|v| v.strip_suffix(')'))
+                {
+                    assert!(declared.contains(&name), "task uses undeclared `{name}`");
+                }
+            }
+        }
+    }
+    let doc = yaml(&tekton(&some, &with_url));
+    assert_eq!(
+        doc["spec"]["params"][0]["value"],
+        "https://git.example.com/shop/monorepo.git"
+    );
+    assert_eq!(doc["spec"]["params"][1]["value"], COMMIT);
+    // Without a URL the value is the placeholder, and the checkout refuses it by name.
+    let doc = yaml(&tekton(&some, &EmitOptions::new(COMMIT)));
+    assert_eq!(doc["spec"]["params"][0]["value"], REPO_URL_UNSET);
+    let script = doc["spec"]["pipelineSpec"]["tasks"][0]["taskSpec"]["steps"][0]["script"]
+        .as_str()
+        .unwrap();
+    assert!(
+        script.contains(REPO_URL_UNSET) && script.contains("--repo-url"),
+        "{script}"
+    );
+}
+
+#[test]
+fn the_final_step_is_named_for_what_it_does() {
+    let (some, _) = jobs();
+    let mut options = EmitOptions::new(COMMIT);
+    // Without a lane nothing is promoted: the step reports status and is not called "promote".
+    let bk = yaml(&buildkite(&some, &options));
+    let last = &bk["steps"][2];
+    assert_eq!(last["key"], "shiplane-status");
+    assert_eq!(last["command"], "shiplane status");
+    assert!(!last["label"].as_str().unwrap().contains("promote"));
+    let tk = yaml(&tekton(&some, &options));
+    let last = &tk["spec"]["pipelineSpec"]["tasks"][3];
+    assert_eq!(last["name"], "status");
+    assert_eq!(last["taskSpec"]["steps"][0]["args"], json!(["status"]));
+    // With a lane it promotes, and says where.
+    options.promote_lane = Some("staging".to_owned());
+    let bk = yaml(&buildkite(&some, &options));
+    assert_eq!(bk["steps"][2]["key"], "shiplane-promote");
+    assert_eq!(bk["steps"][2]["label"], ":rocket: promote to staging");
+    assert_eq!(
+        bk["steps"][2]["command"],
+        format!("shiplane promote staging --commit {COMMIT}")
+    );
+    let tk = yaml(&tekton(&some, &options));
+    assert_eq!(tk["spec"]["pipelineSpec"]["tasks"][3]["name"], "promote");
 }
 
 #[test]

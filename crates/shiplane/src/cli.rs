@@ -308,9 +308,14 @@ pub struct PlanArgs {
     /// In a shallow clone, fetch N more commits of history first (never guessed otherwise)
     #[arg(long, value_name = "N")]
     pub deepen: Option<u32>,
-    /// Lane the pipeline's final step promotes to (buildkite, tekton)
+    /// Lane the pipeline's final step promotes to (buildkite, tekton); without it the final
+    /// step runs `shiplane status`
     #[arg(long, value_name = "LANE")]
     pub promote_lane: Option<String>,
+    /// Clone URL of the source repository for the Tekton run's `repo-url` parameter
+    /// [default: the `origin` remote's URL, without credentials]
+    #[arg(long, value_name = "URL")]
+    pub repo_url: Option<String>,
 }
 
 /// Output formats of `plan`.

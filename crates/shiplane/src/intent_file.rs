@@ -54,11 +54,29 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
         })
 }
 
+/// The size bound of an intent file, the same whether it is read from the working tree or from
+/// a commit (`plan --head`): the parser's own byte limit.
+pub fn max_bytes() -> u64 {
+    Limits::default().max_bytes as u64
+}
+
+/// The error for an intent file over [`max_bytes`].
+pub fn too_large(display: &str, size: u64) -> CliError {
+    CliError::new(
+        EXIT_INVALID,
+        format!(
+            "{display} is {size} bytes; intent files are limited to {} bytes",
+            max_bytes()
+        ),
+    )
+    .help("an intent file holds intent only; generated data belongs in the GitOps repository")
+}
+
 /// Reads the intent, refusing oversized files before reading them.
 pub fn read(explicit: Option<&Path>) -> Result<IntentFile, CliError> {
     let path = locate(explicit)?;
     let display = display_path(&path);
-    let limit = Limits::default().max_bytes;
+    let limit = max_bytes();
     let file = std::fs::File::open(&path).map_err(|e| {
         CliError::new(
             EXIT_INVALID,
@@ -67,19 +85,19 @@ pub fn read(explicit: Option<&Path>) -> Result<IntentFile, CliError> {
         .help("check the path given to --intent")
     })?;
     let size = file.metadata().map_or(0, |m| m.len());
-    if size > limit as u64 {
-        return Err(CliError::new(
-            EXIT_INVALID,
-            format!("{display} is {size} bytes; intent files are limited to {limit} bytes"),
-        )
-        .help(
-            "an intent file holds intent only; generated data belongs in the GitOps repository",
-        ));
+    if size > limit {
+        return Err(too_large(&display, size));
     }
     let mut bytes = Vec::new();
-    file.take(limit as u64 + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| CliError::new(EXIT_FAILURE, format!("cannot read {display}: {e}")))?;
+    from_bytes(path, display, bytes)
+}
+
+/// An intent file from bytes already read (from the working tree, or from a commit's tree by
+/// `plan`), insisting on UTF-8.
+pub fn from_bytes(path: PathBuf, display: String, bytes: Vec<u8>) -> Result<IntentFile, CliError> {
     let text = String::from_utf8(bytes).map_err(|e| {
         CliError::new(
             EXIT_INVALID,
@@ -94,6 +112,15 @@ pub fn read(explicit: Option<&Path>) -> Result<IntentFile, CliError> {
         display,
         text,
     })
+}
+
+/// The working tree's copy of a file, read within the intent's bound; `None` when it is missing
+/// or cannot be read (the caller only compares it with the committed one).
+pub fn working_copy(path: &Path) -> Option<Vec<u8>> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes() + 1).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 /// A path as the user would type it: relative to the working directory when inside it.
@@ -111,7 +138,14 @@ pub fn load_valid(
     explicit: Option<&Path>,
     out: &crate::output::Output,
 ) -> Result<(IntentFile, shiplane_intent::EffectiveIntent), CliError> {
-    let file = read(explicit)?;
+    validate(read(explicit)?, out)
+}
+
+/// [`load_valid`] of an intent already read (for `plan`, from a commit's tree).
+pub fn validate(
+    file: IntentFile,
+    out: &crate::output::Output,
+) -> Result<(IntentFile, shiplane_intent::EffectiveIntent), CliError> {
     let loaded = shiplane_intent::load_str(&file.text);
     if let Some(eff) = loaded.valid_effective() {
         let eff = eff.clone();

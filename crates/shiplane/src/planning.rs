@@ -25,6 +25,8 @@ pub fn plan_spec(eff: &EffectiveIntent) -> PlanSpec {
                     build: BuildSpec {
                         context: s.build.context.clone(),
                         dockerfile: s.build.dockerfile.clone(),
+                        target: s.build.target.clone(),
+                        args: s.build.args.clone(),
                         image: s.image.as_ref().map(|i| build_image(eff, i)),
                         tag: s.tag.clone(),
                     },

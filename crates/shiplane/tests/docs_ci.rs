@@ -1,26 +1,16 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 //! The CI setup the docs tell people to copy must be valid for the engine it targets.
 
-use std::path::{Path, PathBuf};
-
-fn shared() -> PathBuf {
-    std::env::var_os("SHIPLANE_SHARED_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-        PathBuf::from,
-    )
-}
+use std::path::Path;
 
 #[test]
 fn the_documented_github_workflow_validates_against_the_official_schema() {
-    let schema_path = shared().join("schemas/github/github-workflow.json");
+    // A copy kept with the tests (provenance and licence in tests/schemas/README.md), so a fresh
+    // clone needs nothing beside the repository.
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/github/github-workflow.json");
     let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (set SHIPLANE_SHARED_DIR to the shared/ folder)",
-                schema_path.display()
-            )
-        }))
-        .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ci/github-actions.yml"),
     )

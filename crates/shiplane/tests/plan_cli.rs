@@ -246,3 +246,233 @@ fn the_same_inputs_give_the_same_bytes() {
     };
     assert_eq!(run(), run());
 }
+
+fn services_of(doc: &serde_json::Value) -> Vec<String> {
+    let mut all: Vec<String> = ["affected", "reused", "unchanged"]
+        .iter()
+        .flat_map(|k| doc[*k].as_array().unwrap().iter())
+        .map(|s| s["service"].as_str().unwrap().to_owned())
+        .collect();
+    all.sort();
+    all
+}
+
+/// The intent with one more service, `admin`.
+fn intent_with_admin() -> String {
+    INTENT.replace(
+        "lanes:\n",
+        "  admin:\n    paths: [\"apps/admin/**\"]\n    build: { context: apps/admin }\nlanes:\n",
+    )
+}
+
+#[test]
+fn plan_with_head_reads_the_intent_of_that_commit_not_the_working_tree() {
+    let r = repo();
+    r.write("libs/core/lib.py", "core = 2\n");
+    r.commit("core");
+    // An uncommitted edit: a new service, and `api` built from elsewhere. Neither is in HEAD.
+    r.write(
+        "shiplane.yaml",
+        &intent_with_admin().replace("context: services/api", "context: services/api2"),
+    );
+    let doc = plan_json(&r, &["--base", "HEAD~1", "--head", "HEAD"]);
+    assert_eq!(services_of(&doc), ["api", "web", "worker"]);
+    assert_eq!(doc["affected"][0]["context"], "services/api");
+    // Without --head (HEAD is the default) it is the same: the commit, not the working tree.
+    assert_eq!(
+        services_of(&plan_json(&r, &["--base", "HEAD~1"])),
+        ["api", "web", "worker"]
+    );
+}
+
+#[test]
+fn plan_with_an_older_head_uses_the_services_of_that_commit() {
+    let r = repo();
+    r.write("shiplane.yaml", &intent_with_admin());
+    r.write("apps/admin/main.py", "print('admin')\n");
+    r.commit("admin");
+    r.write("libs/ui/index.js", "export const ui = 2;\n");
+    r.commit("ui");
+    // HEAD~1 has admin; HEAD~2 does not.
+    let doc = plan_json(&r, &["--base", "HEAD~2", "--head", "HEAD~2"]);
+    assert_eq!(services_of(&doc), ["api", "web", "worker"]);
+    let doc = plan_json(&r, &["--base", "HEAD~2", "--head", "HEAD~1"]);
+    assert_eq!(affected(&doc), ["admin"]);
+    assert_eq!(doc["affected"][0]["reasons"][0], "new service");
+}
+
+#[test]
+fn an_invalid_working_tree_intent_does_not_stop_a_plan_of_a_valid_commit() {
+    let r = repo();
+    r.write("apps/web/index.js", "console.log('web 2');\n");
+    r.commit("web");
+    r.write("shiplane.yaml", "version: 1\nproject: [not, a, name]\n");
+    let out = common::shiplane()
+        .current_dir(r.path())
+        .args(["plan", "--base", "HEAD~1"])
+        .output()
+        .unwrap();
+    common::assert_exit(&out, 0);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("web"), "{stdout}");
+}
+
+#[test]
+fn a_working_tree_intent_that_differs_from_head_is_reported_in_one_line() {
+    let r = repo();
+    r.write("apps/web/index.js", "console.log('web 2');\n");
+    r.commit("web");
+    let run = |args: &[&str]| {
+        common::shiplane()
+            .current_dir(r.path())
+            .arg("plan")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // Clean: nothing said.
+    let out = run(&["--base", "HEAD~1"]);
+    common::assert_exit(&out, 0);
+    assert_eq!(String::from_utf8(out.stderr).unwrap(), "");
+
+    r.write("shiplane.yaml", &intent_with_admin());
+    // Text output: one line on stderr.
+    let out = run(&["--base", "HEAD~1"]);
+    common::assert_exit(&out, 0);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(
+            "warning: shiplane.yaml in the working tree differs from HEAD:shiplane.yaml"
+        ),
+        "{err}"
+    );
+    // A pipeline on stdout stays a pipeline; the line goes to stderr.
+    let out = run(&["--base", "HEAD~1", "--format", "github-matrix"]);
+    common::assert_exit(&out, 0);
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
+    // JSON: stdout is one document that carries the warning; stderr stays empty.
+    let out = run(&["--base", "HEAD~1", "--json"]);
+    common::assert_exit(&out, 0);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings = doc["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].as_str().unwrap().contains("differs"),
+        "{warnings:?}"
+    );
+    assert_eq!(String::from_utf8(out.stderr).unwrap(), "");
+}
+
+#[test]
+fn a_head_without_an_intent_is_refused_with_what_to_do() {
+    let r = repo();
+    r.remove("shiplane.yaml");
+    r.commit("no intent");
+    r.write("shiplane.yaml", INTENT);
+    let out = common::shiplane()
+        .current_dir(r.path())
+        .args(["plan", "--base", "HEAD~1"])
+        .output()
+        .unwrap();
+    common::assert_exit(&out, 2);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("no intent file in commit HEAD"), "{err}");
+    assert!(err.contains("shiplane.yaml"), "{err}");
+}
+
+#[test]
+fn pipelines_build_with_the_target_and_build_args_of_the_intent() {
+    let r = repo();
+    r.write(
+        "shiplane.yaml",
+        &INTENT.replace(
+            "build: { context: apps/web }",
+            "build: { context: apps/web, target: prod, args: { NODE_ENV: production, API: \"https://api\" } }",
+        ),
+    );
+    r.commit("web build settings");
+    let run = |format: &str| {
+        let out = common::shiplane()
+            .current_dir(r.path())
+            .args(["plan", "--base", "HEAD~1", "--format", format])
+            .output()
+            .unwrap();
+        common::assert_exit(&out, 0);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let matrix: serde_json::Value = serde_json::from_str(&run("github-matrix")).unwrap();
+    assert_eq!(matrix["include"][0]["target"], "prod");
+    assert_eq!(
+        matrix["include"][0]["build_args"],
+        "API=https://api\nNODE_ENV=production"
+    );
+    let bk = run("buildkite");
+    assert!(
+        bk.contains("--target") && bk.contains("NODE_ENV=production"),
+        "{bk}"
+    );
+    let tk = run("tekton");
+    assert!(
+        tk.contains("--target=prod") && tk.contains("--build-arg=NODE_ENV=production"),
+        "{tk}"
+    );
+    let doc = plan_json(&r, &["--base", "HEAD~1"]);
+    assert_eq!(doc["affected"][0]["target"], "prod");
+    assert_eq!(doc["affected"][0]["args"]["API"], "https://api");
+}
+
+#[test]
+fn the_tekton_run_clones_from_origin_without_its_credentials() {
+    let r = repo();
+    r.git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://ci-bot:s3cret@git.example.com/shop/mono.git",
+    ]);
+    r.write("apps/web/index.js", "console.log('web 2');\n");
+    r.commit("web");
+    let run = |extra: &[&str]| {
+        let out = common::shiplane()
+            .current_dir(r.path())
+            .args(["plan", "--base", "HEAD~1", "--format", "tekton"])
+            .args(extra)
+            .output()
+            .unwrap();
+        common::assert_exit(&out, 0);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(&[]);
+    assert!(
+        text.contains("value: https://git.example.com/shop/mono.git"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("s3cret") && !text.contains("ci-bot"),
+        "{text}"
+    );
+    let text = run(&["--repo-url", "https://mirror.example.com/mono.git"]);
+    assert!(
+        text.contains("value: https://mirror.example.com/mono.git"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_tekton_run_without_a_clone_url_says_how_to_give_one() {
+    let r = repo();
+    r.write("apps/web/index.js", "console.log('web 2');\n");
+    r.commit("web");
+    let out = common::shiplane()
+        .current_dir(r.path())
+        .args(["plan", "--base", "HEAD~1", "--format", "tekton"])
+        .output()
+        .unwrap();
+    common::assert_exit(&out, 0);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--repo-url"), "{err}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(shiplane_plan::REPO_URL_UNSET), "{text}");
+}

@@ -14,6 +14,8 @@ pub use buildkite::buildkite;
 pub use github::github_matrix;
 pub use tekton::tekton;
 
+use std::collections::BTreeMap;
+
 use sha2::Digest as _;
 
 use crate::error::PlanError;
@@ -30,6 +32,10 @@ pub struct BuildJob {
     pub context: String,
     /// Dockerfile.
     pub dockerfile: String,
+    /// Multi-stage build target; `None` builds the Dockerfile's last stage.
+    pub target: Option<String>,
+    /// Build arguments, sorted by name.
+    pub args: BTreeMap<String, String>,
     /// Image repository; the bare service name when the intent configures no registry (a
     /// local image, which cannot be pushed).
     pub image: String,
@@ -47,8 +53,9 @@ pub struct EmitOptions {
     /// Lane to promote once every image is built and published; `None` ends the pipeline with
     /// `shiplane status` instead.
     pub promote_lane: Option<String>,
-    /// Tekton: clone URL of the source repository (the `repo-url` parameter); `None` leaves it
-    /// to whoever submits the run.
+    /// Tekton: clone URL of the source repository (the `repo-url` parameter). `None` gives the
+    /// parameter [`REPO_URL_UNSET`], which the checkout step refuses with a message saying
+    /// what to set, so a run is never submitted with a parameter missing.
     pub repo_url: Option<String>,
     /// Tekton: image that runs the build (default Kaniko's executor).
     pub builder_image: String,
@@ -71,11 +78,47 @@ impl EmitOptions {
         }
     }
 
-    fn finish_command(&self) -> String {
+    /// The pipeline's last step, after every build: what it runs and what it is called. It is
+    /// named for what it does, so a pipeline without a lane has no step called "promote".
+    fn finish(&self) -> Finish {
         match &self.promote_lane {
-            Some(lane) => format!("shiplane promote {lane} --commit {}", self.commit),
-            None => "shiplane status".to_owned(),
+            Some(lane) => Finish {
+                name: "promote",
+                label: format!(":rocket: promote to {lane}"),
+                args: vec![
+                    "promote".to_owned(),
+                    lane.clone(),
+                    "--commit".to_owned(),
+                    self.commit.clone(),
+                ],
+            },
+            None => Finish {
+                name: "status",
+                label: ":clipboard: status".to_owned(),
+                args: vec!["status".to_owned()],
+            },
         }
+    }
+}
+
+/// The `repo-url` a Tekton run gets when no clone URL is known: a value (the parameter has no
+/// default, so Tekton would refuse a run without one) that the checkout step recognises.
+pub const REPO_URL_UNSET: &str = "unset:pass-repo-url-to-shiplane-plan";
+
+/// The final step of a pipeline.
+struct Finish {
+    /// Step key / task name.
+    name: &'static str,
+    /// Buildkite label.
+    label: String,
+    /// Arguments of `shiplane`.
+    args: Vec<String>,
+}
+
+impl Finish {
+    /// The command line, for a shell.
+    fn command(&self) -> String {
+        format!("shiplane {}", self.args.join(" "))
     }
 }
 
@@ -90,6 +133,8 @@ pub fn build_jobs(plan: &Plan, spec: &PlanSpec, commit: &str) -> Result<Vec<Buil
                 service: a.service.clone(),
                 context: s.build.context.clone(),
                 dockerfile: s.build.dockerfile.clone(),
+                target: s.build.target.clone(),
+                args: s.build.args.clone(),
                 image: s.build.image.clone().unwrap_or_else(|| a.service.clone()),
                 tag,
                 fingerprint: a.fingerprint,

@@ -2,13 +2,17 @@
 //!
 //! Tasks: `checkout` clones the repository at the planned commit into the `source` workspace
 //! (a volume claim template), one `build-<service>` task per affected service builds and pushes
-//! with Kaniko and records the artifact with `shiplane publish`, and `promote` runs after all of
-//! them. The repository URL is the `repo-url` parameter: filled from
-//! [`EmitOptions::repo_url`] when set, otherwise the submitter must supply it.
+//! with Kaniko (with the intent's target and build arguments) and records the artifact with
+//! `shiplane publish`, and a last task runs after all of them: `promote` with a lane, `status`
+//! without one. The pipeline's parameters (`repo-url`, `revision`) have no defaults, so the run
+//! gives each a value: `revision` is the planned commit, `repo-url` is
+//! [`EmitOptions::repo_url`] or, when unknown, [`REPO_URL_UNSET`], which the checkout step
+//! refuses with a message saying how to set it (Tekton would refuse a run that left it out,
+//! with a message about the run rather than the plan).
 
 use serde_json::{Value, json};
 
-use super::{BuildJob, EmitOptions, step_name, to_yaml};
+use super::{BuildJob, EmitOptions, REPO_URL_UNSET, step_name, to_yaml};
 
 /// The `PipelineRun` YAML. An empty plan gives a run with one no-op task.
 pub fn tekton(jobs: &[BuildJob], options: &EmitOptions) -> String {
@@ -39,12 +43,22 @@ pub fn tekton(jobs: &[BuildJob], options: &EmitOptions) -> String {
                     "name": "clone",
                     "image": options.git_image,
                     "workingDir": "$(workspaces.source.path)",
-                    "script": "#!/bin/sh\nset -eu\ngit init -q .\ngit fetch -q --depth 1 \"$(params.repo-url)\" \"$(params.revision)\"\ngit checkout -q FETCH_HEAD\n",
+                    "script": format!("#!/bin/sh\nset -eu\nif [ \"$(params.repo-url)\" = '{REPO_URL_UNSET}' ]; then\n  echo 'shiplane: the repo-url parameter was not set: run `shiplane plan --format tekton --repo-url URL` (or from a clone whose origin is the repository)' >&2\n  exit 1\nfi\ngit init -q .\ngit fetch -q --depth 1 \"$(params.repo-url)\" \"$(params.revision)\"\ngit checkout -q FETCH_HEAD\n"),
                 }],
             },
         }));
         for job in jobs {
             let destination = format!("{}:{}", job.image, job.tag);
+            let mut kaniko = vec![
+                format!("--context=$(workspaces.source.path)/{}", job.context),
+                format!("--dockerfile=$(workspaces.source.path)/{}", job.dockerfile),
+                format!("--destination={destination}"),
+            ];
+            if let Some(target) = &job.target {
+                kaniko.push(format!("--target={target}"));
+            }
+            // One argument each, never through a shell, so values need no quoting.
+            kaniko.extend(job.args.iter().map(|(k, v)| format!("--build-arg={k}={v}")));
             tasks.push(json!({
                 "name": step_name("build", &job.service),
                 "runAfter": ["checkout"],
@@ -55,11 +69,7 @@ pub fn tekton(jobs: &[BuildJob], options: &EmitOptions) -> String {
                         {
                             "name": "build",
                             "image": options.builder_image,
-                            "args": [
-                                format!("--context=$(workspaces.source.path)/{}", job.context),
-                                format!("--dockerfile=$(workspaces.source.path)/{}", job.dockerfile),
-                                format!("--destination={destination}"),
-                            ],
+                            "args": kaniko,
                         },
                         {
                             "name": "publish",
@@ -75,32 +85,29 @@ pub fn tekton(jobs: &[BuildJob], options: &EmitOptions) -> String {
             .iter()
             .map(|j| step_name("build", &j.service))
             .collect();
-        let command: Vec<String> = options
-            .finish_command()
-            .split(' ')
-            .skip(1)
-            .map(str::to_owned)
-            .collect();
+        let finish = options.finish();
         tasks.push(json!({
-            "name": "promote",
+            "name": finish.name,
             "runAfter": after,
             "workspaces": workspace,
             "taskSpec": {
                 "workspaces": task_workspaces,
                 "steps": [{
-                    "name": "promote",
+                    "name": finish.name,
                     "image": options.shiplane_image,
                     "workingDir": "$(workspaces.source.path)",
-                    "args": command,
+                    "args": finish.args,
                 }],
             },
         }));
     }
     let short = options.commit.get(..7).unwrap_or(&options.commit);
-    let mut params = vec![json!({ "name": "revision", "value": options.commit })];
-    if let Some(url) = &options.repo_url {
-        params.insert(0, json!({ "name": "repo-url", "value": url }));
-    }
+    // Every parameter of the pipeline has no default, so every one gets a value here.
+    let repo_url = options.repo_url.as_deref().unwrap_or(REPO_URL_UNSET);
+    let params = json!([
+        { "name": "repo-url", "value": repo_url },
+        { "name": "revision", "value": options.commit },
+    ]);
     let doc = json!({
         "apiVersion": "tekton.dev/v1",
         "kind": "PipelineRun",

@@ -5,14 +5,15 @@
 //! shallow clone is refused (or deepened with `--deepen`), never guessed about.
 
 use std::borrow::Cow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use shiplane_git::{GitError, Repo};
+use shiplane_git::{BoundedBlob, FileAtCommit, GitError, Repo};
+use shiplane_intent::INTENT_FILE_NAMES;
 use shiplane_plan::{
     Base, BaseDiff, ChangedPath, CompiledSpec, EmitOptions, Explanation, Plan, PlanError, PlanSpec,
-    Rule, TreeListing, build_jobs, buildkite, github_matrix, tekton,
+    REPO_URL_UNSET, Rule, TreeListing, build_jobs, buildkite, github_matrix, tekton,
 };
 
 use crate::cli::{PlanArgs, PlanFormat};
@@ -38,7 +39,6 @@ struct Intent {
 /// The git side of a plan: head's files and how the base differs from them. Plain data, so it
 /// can be prepared on another thread (the repository handle itself cannot leave its thread).
 struct Trees {
-    head: Commit,
     base: Commit,
     head_listing: TreeListing,
     /// Files that differ between base and head, sorted by path.
@@ -58,59 +58,70 @@ enum BaseIntent {
 }
 
 pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
-    let intent_path = intent_file::locate(intent)?;
-    let intent_dir = intent_path
-        .parent()
-        .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf);
-    let root = repo_root(&std::fs::canonicalize(&intent_dir).unwrap_or(intent_dir));
-    let rel_intent = intent_path.canonicalize().ok().and_then(|p| {
-        p.strip_prefix(root.canonicalize().unwrap_or_else(|_| root.clone()))
-            .ok()
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-    });
+    crate::support::timing("plan: start");
+    let json_output = out.json || args.format == PlanFormat::Json;
+    let place = IntentPlace::find(intent)?;
+    let root = &place.root;
 
-    if args.base.is_none() {
-        if args.explain.is_some() {
-            return Err(CliError::new(
-                EXIT_INVALID,
-                "--explain needs --base REV: it lists the files that changed since that commit",
-            )
-            .help("for example `shiplane plan --base HEAD~1 --explain api`"));
+    if args.base.is_none() && args.explain.is_some() {
+        return Err(CliError::new(
+            EXIT_INVALID,
+            "--explain needs --base REV: it lists the files that changed since that commit",
+        )
+        .help("for example `shiplane plan --base HEAD~1 --explain api`"));
+    }
+    // `--deepen` fetches first: `--head` itself (and so the intent the plan reads from it) may
+    // lie beyond the shallow boundary.
+    if let Some(depth) = args.deepen {
+        let repo = open(root)?;
+        if repo.is_shallow() {
+            eprintln!("deepening the shallow clone by {depth} commits…");
+            shiplane_git::deepen(root, depth).map_err(git_error)?;
         }
-        return run_against_index(args, &intent_path, &root, out);
+    }
+    let mut warnings = Vec::new();
+    let (head, intent_file) = {
+        let repo = open(root)?;
+        let head = Commit {
+            rev: args.head.clone(),
+            id: repo.resolve(&args.head).map_err(git_error)?,
+        };
+        let file = place.read_at(&repo, &head, &mut warnings)?;
+        (head, file)
+    };
+    crate::support::timing("plan: intent read from the head commit");
+    let rel_intent = place.rel.clone().or_else(|| intent_file.rel.clone());
+    if args.base.is_none() {
+        return run_against_index(args, intent_file.file, &head, root, &warnings, out);
     }
 
-    // Reading and checking the intent and reading git are independent and take about as long
-    // as each other, so git is read on a second thread. The intent stays on this one: it makes
-    // many small allocations, which the main allocator arena serves more cheaply. Errors keep
-    // their order: an invalid intent is reported before any git problem, and `--deepen` (which
-    // fetches) waits for a valid intent.
-    let (intent, trees) = if args.deepen.is_some() {
-        let intent = load_intent(&intent_path, out)?;
-        (intent, read_trees(&root, args, rel_intent.as_deref()))
-    } else {
-        std::thread::scope(|scope| {
-            let reader = scope.spawn(|| read_trees(&root, args, rel_intent.as_deref()));
-            let intent = load_intent(&intent_path, out);
-            let trees = reader
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            intent.map(|intent| (intent, trees))
-        })?
-    };
+    // Checking the intent and reading git are independent and take about as long as each
+    // other, so git is read on a second thread (with its own repository handle: one cannot
+    // leave its thread). The intent stays on this one: it makes many small allocations, which
+    // the main allocator arena serves more cheaply. An invalid intent is reported before any
+    // git problem.
+    let (intent, trees) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| read_trees(root, &head, args, rel_intent.as_deref()));
+        let intent = load_intent(intent_file.file, out);
+        crate::support::timing("plan: intent checked and compiled (main thread)");
+        let trees = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        intent.map(|intent| (intent, trees))
+    })?;
     let Intent {
         file,
         spec,
         compiled,
     } = intent;
     let Trees {
-        head,
         base,
         head_listing,
         changes,
         is_ancestor,
         base_intent,
     } = trees?;
+    crate::support::timing("plan: git trees read and diffed (second thread, joined)");
     let compiled = compiled.map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
     let base_spec: Option<Cow<'_, PlanSpec>> = match base_intent {
         BaseIntent::Unchanged => Some(Cow::Borrowed(&spec)),
@@ -118,10 +129,15 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
         BaseIntent::Missing => None,
     };
     if !is_ancestor {
-        eprintln!(
-            "warning: {} is not an ancestor of {}; comparing the two trees directly, so changes on both sides count",
+        warnings.push(format!(
+            "{} is not an ancestor of {}; comparing the two trees directly, so changes on both sides count",
             base.rev, head.rev
-        );
+        ));
+    }
+    if !json_output {
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
     }
 
     if let Some(service) = &args.explain {
@@ -146,7 +162,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
             &head_listing,
         )
         .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
-        print_explanation(&explanation, out);
+        print_explanation(&explanation, &warnings, out);
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -162,20 +178,151 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     )
     .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
 
-    emit(&plan, &spec, &head, Some(&base), is_ancestor, args, out)?;
+    crate::support::timing("plan: planned");
+    let context = Context {
+        head: &head,
+        base: Some(&base),
+        is_ancestor,
+        warnings: &warnings,
+        repo_url: source_url(root),
+    };
+    emit(&plan, &spec, &context, args, out)?;
+    crate::support::timing("plan: printed");
     // The process ends right after this: returning the listing (100,000 paths), the intent's
     // spec and the plan to the allocator one by one would only delay the exit.
     std::mem::forget((head_listing, changes, spec, compiled, plan, file));
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where the intent lives: the repository root and, when known before reading any commit, the
+/// intent's repository-relative path.
+struct IntentPlace {
+    root: PathBuf,
+    /// `--intent PATH`, as given.
+    explicit: Option<PathBuf>,
+    /// The explicit path relative to the root; `None` without `--intent` (the name is looked up
+    /// in the head commit) or when the path is outside the repository.
+    rel: Option<String>,
+}
+
+/// The intent the plan uses, and its repository-relative path when it was read from a commit.
+struct HeadIntent {
+    file: IntentFile,
+    rel: Option<String>,
+}
+
+impl IntentPlace {
+    fn find(explicit: Option<&Path>) -> Result<IntentPlace, CliError> {
+        let Some(path) = explicit else {
+            let cwd = std::env::current_dir().map_err(|e| {
+                CliError::new(
+                    EXIT_FAILURE,
+                    format!("cannot read the working directory: {e}"),
+                )
+            })?;
+            return Ok(IntentPlace {
+                root: repo_root(&cwd),
+                explicit: None,
+                rel: None,
+            });
+        };
+        let dir = path
+            .parent()
+            .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf);
+        let root = repo_root(&std::fs::canonicalize(&dir).unwrap_or(dir));
+        let rel = std::fs::canonicalize(path).ok().and_then(|p| {
+            p.strip_prefix(root.canonicalize().unwrap_or_else(|_| root.clone()))
+                .ok()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+        });
+        Ok(IntentPlace {
+            root,
+            explicit: Some(path.to_path_buf()),
+            rel,
+        })
+    }
+
+    /// The intent as it is in `head`'s tree (never the working tree, which may hold edits the
+    /// commit does not), read within the same size bound as a file. Adds a warning when the
+    /// working tree's copy differs. An `--intent` outside the repository is not versioned with
+    /// the commits, so it is read from the filesystem.
+    fn read_at(
+        &self,
+        repo: &Repo,
+        head: &Commit,
+        warnings: &mut Vec<String>,
+    ) -> Result<HeadIntent, CliError> {
+        if let (Some(path), None) = (&self.explicit, &self.rel) {
+            return Ok(HeadIntent {
+                file: intent_file::read(Some(path))?,
+                rel: None,
+            });
+        }
+        let candidates: Vec<&str> = match &self.rel {
+            Some(rel) => vec![rel.as_str()],
+            None => INTENT_FILE_NAMES.to_vec(),
+        };
+        for rel in &candidates {
+            let display = format!("{}:{rel}", head.rev);
+            match repo
+                .read_file_at(head.id, rel, intent_file::max_bytes())
+                .map_err(git_error)?
+            {
+                FileAtCommit::Missing => {}
+                FileAtCommit::TooLarge { size } => {
+                    return Err(intent_file::too_large(&display, size));
+                }
+                FileAtCommit::Found { bytes, .. } => {
+                    let path = self.root.join(rel);
+                    match intent_file::working_copy(&path) {
+                        Some(working) if working == bytes => {}
+                        Some(_) => warnings.push(format!(
+                            "{rel} in the working tree differs from {display} ({}); the plan uses the committed intent",
+                            short(&head.id.to_hex())
+                        )),
+                        None => warnings.push(format!(
+                            "{rel} is not in the working tree; the plan uses {display} ({})",
+                            short(&head.id.to_hex())
+                        )),
+                    }
+                    let file = intent_file::from_bytes(path, display, bytes)?;
+                    return Ok(HeadIntent {
+                        file,
+                        rel: Some((*rel).to_owned()),
+                    });
+                }
+            }
+        }
+        Err(CliError::new(
+            EXIT_INVALID,
+            format!(
+                "no intent file in commit {} ({})",
+                head.rev,
+                short(&head.id.to_hex())
+            ),
+        )
+        .help(format!(
+            "plan reads the intent from the commit it plans; looked for {}. Commit the intent, or pass `--intent PATH` for one elsewhere in the repository",
+            candidates.join(", ")
+        )))
+    }
+}
+
+/// What the output needs besides the plan.
+struct Context<'a> {
+    head: &'a Commit,
+    base: Option<&'a Commit>,
+    is_ancestor: bool,
+    warnings: &'a [String],
+    /// The source repository's `origin` URL, for the Tekton run's `repo-url`.
+    repo_url: Option<String>,
+}
+
 /// Prints a plan in the format asked for.
 fn emit(
     plan: &Plan,
     spec: &PlanSpec,
-    head: &Commit,
-    base: Option<&Commit>,
-    is_ancestor: bool,
+    cx: &Context<'_>,
     args: &PlanArgs,
     out: &Output,
 ) -> Result<(), CliError> {
@@ -184,11 +331,11 @@ fn emit(
     } else {
         args.format
     };
-    let head_hex = head.id.to_hex();
+    let head_hex = cx.head.id.to_hex();
     match format {
-        PlanFormat::Table => print_table(plan, head, base, out),
+        PlanFormat::Table => print_table(plan, cx.head, cx.base, out),
         PlanFormat::Json => {
-            out.print_json(&plan_json(plan, spec, head, base, is_ancestor)?);
+            out.print_json(&plan_json(plan, spec, cx)?);
         }
         PlanFormat::GithubMatrix => {
             let jobs = build_jobs(plan, spec, &head_hex)
@@ -203,6 +350,12 @@ fn emit(
                 .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
             let mut opts = EmitOptions::new(head_hex.clone());
             opts.promote_lane.clone_from(&args.promote_lane);
+            opts.repo_url = args.repo_url.clone().or_else(|| cx.repo_url.clone());
+            if format == PlanFormat::Tekton && opts.repo_url.is_none() && !jobs.is_empty() {
+                eprintln!(
+                    "warning: no clone URL for the Tekton run (no --repo-url and no `origin` remote): its repo-url is `{REPO_URL_UNSET}`, which the checkout task refuses; pass --repo-url URL"
+                );
+            }
             let text = if format == PlanFormat::Buildkite {
                 buildkite(&jobs, &opts)
             } else {
@@ -214,15 +367,38 @@ fn emit(
     Ok(())
 }
 
+/// The source repository's `remote.origin.url`, for the Tekton run's `repo-url`, with any user
+/// and password taken out of an `scheme://user:secret@host/…` address: credentials must never
+/// end up in a pipeline document (the cluster clones with its own). `None` without a remote.
+fn source_url(root: &Path) -> Option<String> {
+    let url = Repo::discover(root).ok()?.remote_url("origin")?;
+    Some(without_userinfo(&url))
+}
+
+/// `url` without the `user[:password]@` of its authority (only for `scheme://` addresses; an
+/// scp-like `git@host:path` names a user, not a secret).
+fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 /// Without `--base`: a service is affected when the artifact index has no image for its head
 /// fingerprint, and reused (with that image) when it has one (SPEC §6).
 fn run_against_index(
     args: &PlanArgs,
-    intent_path: &Path,
+    file: IntentFile,
+    head: &Commit,
     root: &Path,
+    warnings: &[String],
     out: &Output,
 ) -> Result<ExitCode, CliError> {
-    let (_file, eff) = intent_file::load_valid(Some(intent_path), out)?;
+    let (_file, eff) = intent_file::validate(file, out)?;
     let spec = plan_spec(&eff);
     let Some(index) = crate::artifact_index::load(&eff)? else {
         return Err(CliError::new(
@@ -231,21 +407,30 @@ fn run_against_index(
         )
         .help("pass the commit this one builds on, e.g. `--base origin/main` or `--base HEAD~1`, or set `defaults.gitops.repo` so `shiplane publish` records artifacts there"));
     };
+    let json_output = out.json || args.format == PlanFormat::Json;
+    if !json_output {
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+    }
     let repo = open(root)?;
-    let head = Commit {
-        rev: args.head.clone(),
-        id: repo.resolve(&args.head).map_err(git_error)?,
-    };
     let head_listing = repo.tree_listing(head.id).map_err(git_error)?;
     let plan = shiplane_plan::plan(&spec, &head_listing, None, Some(&index))
         .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
-    emit(&plan, &spec, &head, None, true, args, out)?;
+    let context = Context {
+        head,
+        base: None,
+        is_ancestor: true,
+        warnings,
+        repo_url: source_url(root),
+    };
+    emit(&plan, &spec, &context, args, out)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads and checks the intent, and compiles its inputs for planning.
-fn load_intent(path: &Path, out: &Output) -> Result<Intent, CliError> {
-    let (file, eff) = intent_file::load_valid(Some(path), out)?;
+/// Checks the intent read from the head commit, and compiles its inputs for planning.
+fn load_intent(file: IntentFile, out: &Output) -> Result<Intent, CliError> {
+    let (file, eff) = intent_file::validate(file, out)?;
     let spec = plan_spec(&eff);
     let compiled = CompiledSpec::new(&spec);
     Ok(Intent {
@@ -255,21 +440,15 @@ fn load_intent(path: &Path, out: &Output) -> Result<Intent, CliError> {
     })
 }
 
-/// Opens the repository, resolves head and base, lists head's tree, diffs base against it and
-/// reads the base's intent file (at `rel_intent`) when it changed.
-fn read_trees(root: &Path, args: &PlanArgs, rel_intent: Option<&str>) -> Result<Trees, CliError> {
-    let mut repo = open(root)?;
-    if let Some(depth) = args.deepen
-        && repo.is_shallow()
-    {
-        eprintln!("deepening the shallow clone by {depth} commits…");
-        shiplane_git::deepen(root, depth).map_err(git_error)?;
-        repo = open(root)?;
-    }
-    let head = Commit {
-        rev: args.head.clone(),
-        id: repo.resolve(&args.head).map_err(git_error)?,
-    };
+/// Opens the repository, resolves base, lists head's tree, diffs base against it and reads the
+/// base's intent file (at `rel_intent`, within the intent's size bound) when it changed.
+fn read_trees(
+    root: &Path,
+    head: &Commit,
+    args: &PlanArgs,
+    rel_intent: Option<&str>,
+) -> Result<Trees, CliError> {
+    let repo = open(root)?;
     let Some(rev) = &args.base else {
         return Err(CliError::new(
             EXIT_INVALID,
@@ -288,15 +467,18 @@ fn read_trees(root: &Path, args: &PlanArgs, rel_intent: Option<&str>) -> Result<
         Some(rel) => match changes.binary_search_by(|c| c.path.as_str().cmp(rel)) {
             Ok(i) => changes[i]
                 .base
-                .and_then(|(blob, _)| repo.read_blob(blob).ok())
-                .map_or(BaseIntent::Missing, BaseIntent::Changed),
+                .and_then(|(blob, _)| repo.read_blob_within(blob, intent_file::max_bytes()).ok())
+                .map_or(BaseIntent::Missing, |bounded| match bounded {
+                    BoundedBlob::Bytes(bytes) => BaseIntent::Changed(bytes),
+                    // Too large to be an intent: as if there were none at the base.
+                    BoundedBlob::TooLarge { .. } => BaseIntent::Missing,
+                }),
             Err(_) if head_listing.find(rel).is_some() => BaseIntent::Unchanged,
             Err(_) => BaseIntent::Missing,
         },
         None => BaseIntent::Missing,
     };
     Ok(Trees {
-        head,
         base,
         head_listing,
         changes,
@@ -340,13 +522,8 @@ fn intent_spec(bytes: Vec<u8>) -> Option<PlanSpec> {
         .map(plan_spec)
 }
 
-fn plan_json(
-    plan: &Plan,
-    spec: &PlanSpec,
-    head: &Commit,
-    base: Option<&Commit>,
-    is_ancestor: bool,
-) -> Result<Value, CliError> {
+fn plan_json(plan: &Plan, spec: &PlanSpec, cx: &Context<'_>) -> Result<Value, CliError> {
+    let (head, base, is_ancestor) = (cx.head, cx.base, cx.is_ancestor);
     let head_hex = head.id.to_hex();
     let jobs = build_jobs(plan, spec, &head_hex)
         .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
@@ -362,6 +539,8 @@ fn plan_json(
             "tag": j.tag,
             "context": j.context,
             "dockerfile": j.dockerfile,
+            "target": j.target,
+            "args": j.args,
         })).collect::<Vec<_>>(),
         "reused": plan.reused.iter().map(|r| json!({
             "service": r.service,
@@ -376,6 +555,7 @@ fn plan_json(
             "fingerprint": u.fingerprint.to_hex(),
         })).collect::<Vec<_>>(),
         "removed": plan.removed,
+        "warnings": cx.warnings,
     }))
 }
 
@@ -478,7 +658,7 @@ fn rule_json(rule: &Rule) -> Value {
     }
 }
 
-fn print_explanation(e: &Explanation, out: &Output) {
+fn print_explanation(e: &Explanation, warnings: &[String], out: &Output) {
     if out.json {
         let groups: Vec<Value> = e
             .groups
@@ -495,6 +675,7 @@ fn print_explanation(e: &Explanation, out: &Output) {
             "head_fingerprint": e.head_fingerprint.to_hex(),
             "changed": !e.unchanged(),
             "groups": groups,
+            "warnings": warnings,
         }));
         return;
     }
