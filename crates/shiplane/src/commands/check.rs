@@ -24,7 +24,11 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
             "diagnostics": diagnostic::to_json(&loaded.diagnostics, &file.display),
         });
         if args.show_effective {
-            doc["effective"] = serde_json::to_value(&loaded.effective).unwrap_or_default();
+            doc["effective"] = loaded
+                .effective
+                .as_ref()
+                .map(shiplane_intent::EffectiveIntent::to_json_without_credentials)
+                .unwrap_or_default();
         }
         out.print_json(&doc);
     } else {
@@ -40,7 +44,13 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
         if args.show_effective
             && let Some(eff) = &loaded.effective
         {
-            println!("{}", serde_json::to_string_pretty(eff).unwrap_or_default());
+            // Never the model itself: an address may carry a credential (refused above, but
+            // the model of an invalid intent is printed too).
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&eff.to_json_without_credentials())
+                    .unwrap_or_default()
+            );
         }
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
         if valid {
