@@ -924,24 +924,18 @@ pub fn run_render(
         .clone()
         .unwrap_or_else(|| Path::new("rendered").join(&lane.name));
     let base = format!("{}/", lane.gitops.path.trim_end_matches('/'));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        CliError::new(
+            EXIT_FAILURE,
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })?;
     let mut written = Vec::new();
     for (path, bytes) in &files {
         let rel = path.strip_prefix(&base).unwrap_or(path);
-        let target = dir.join(rel);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                CliError::new(
-                    EXIT_FAILURE,
-                    format!("cannot create {}: {e}", parent.display()),
-                )
-            })?;
-        }
-        std::fs::write(&target, bytes).map_err(|e| {
-            CliError::new(
-                EXIT_FAILURE,
-                format!("cannot write {}: {e}", target.display()),
-            )
-        })?;
+        // Never through a symbolic link inside `dir` (exit 1, naming the link): a link left
+        // there would make render write outside the directory or over the link's target.
+        crate::out_dir::write_file(&dir, rel, bytes)?;
         written.push(rel.to_owned());
     }
     if out.json {
