@@ -18,19 +18,41 @@ use std::path::{Path, PathBuf};
 
 use crate::output::{CliError, EXIT_FAILURE};
 
-/// Writes `bytes` to `dir/rel`, creating directories below `dir`, following no symbolic link
-/// below `dir`. `rel` is `/`-separated and relative.
-pub fn write_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<PathBuf, CliError> {
-    if let Err(why) = shiplane_intent::values::gitops_path(rel) {
-        return Err(CliError::new(
+/// Refuses `rel` when a component of `dir/rel` below `dir` that already exists is a symbolic
+/// link (or `rel` is not a clean relative path). Run over every file before writing any, so a
+/// refusal leaves `dir` as it was instead of half rendered.
+pub fn check_no_links(dir: &Path, rel: &str) -> Result<(), CliError> {
+    clean(dir, rel)?;
+    let mut at = dir.to_path_buf();
+    for segment in rel.split('/') {
+        at.push(segment);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => return Err(symlink_error(&at)),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error("inspect", &at, &e)),
+        }
+    }
+    Ok(())
+}
+
+fn clean(dir: &Path, rel: &str) -> Result<(), CliError> {
+    shiplane_intent::values::gitops_path(rel).map_err(|why| {
+        CliError::new(
             EXIT_FAILURE,
             format!(
                 "refusing to write `{}` under {}: {why}",
                 rel.escape_debug(),
                 dir.display()
             ),
-        ));
-    }
+        )
+    })
+}
+
+/// Writes `bytes` to `dir/rel`, creating directories below `dir`, following no symbolic link
+/// below `dir`. `rel` is `/`-separated and relative.
+pub fn write_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<PathBuf, CliError> {
+    clean(dir, rel)?;
     let segments: Vec<&str> = rel.split('/').collect();
     let (file, parents) = segments.split_last().unwrap_or((&"", &[]));
     let mut at = dir.to_path_buf();
