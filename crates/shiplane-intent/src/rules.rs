@@ -1112,7 +1112,7 @@ impl<'a> Ctx<'a> {
                 groups.entry(key.clone()).or_default().push(Footprint {
                     owner: None,
                     what,
-                    segments: path.split('/').map(str::to_owned).collect(),
+                    segments: path.split('/').map(Seg::literal).collect(),
                 });
             }
         }
@@ -1126,13 +1126,24 @@ impl<'a> Ctx<'a> {
             let filled = template::substitute(&lane.gitops.path, &|var| {
                 (var == "project").then(|| intent.project.clone())
             });
-            let mut segments: Vec<String> = filled.split('/').map(str::to_owned).collect();
-            // A template's instances (and its Argo CD objects) live anywhere under the
-            // directory before `{name}`, whatever names `env up` is given.
+            let mut segments: Vec<Seg> = filled.split('/').map(Seg::literal).collect();
+            // A template's instances live at every name `env up` may be given, and its Argo CD
+            // objects beside them: its footprint is the directory where `{name}` is, with that
+            // segment standing for any name.
             if lane.template
-                && let Some(i) = segments.iter().position(|s| s.contains("{name}"))
+                && let Some(i) = filled.split('/').position(|s| s.contains("{name}"))
             {
-                segments.truncate(i);
+                segments.truncate(i + 1);
+                if let Some((prefix, suffix)) = filled
+                    .split('/')
+                    .nth(i)
+                    .and_then(|s| s.split_once("{name}"))
+                {
+                    segments[i] = Seg::Any {
+                        prefix: prefix.to_owned(),
+                        suffix: suffix.to_owned(),
+                    };
+                }
             }
             groups
                 .entry((repo_key(repo), lane.gitops.branch.as_str()))
@@ -1179,14 +1190,18 @@ impl<'a> Ctx<'a> {
                         self.loc.key(&["lanes", owner])
                     };
                     let theirs = match other.owner {
-                        Some(o) => format!("{} `{o}` (`{}`)", other.what, other.segments.join("/")),
-                        None => format!("{} (`{}`)", other.what, other.segments.join("/")),
+                        Some(o) => format!(
+                            "{} `{o}` (`{}`)",
+                            other.what,
+                            shown_segments(&other.segments)
+                        ),
+                        None => format!("{} (`{}`)", other.what, shown_segments(&other.segments)),
                     };
                     self.err(
                         "gitops-path-overlap",
                         format!(
                             "lane `{owner}` writes to `{}`, which overlaps {theirs} in the same GitOps repository and branch; a promotion into one would overwrite the other",
-                            at.segments.join("/")
+                            shown_segments(&at.segments)
                         ),
                         s,
                     )
@@ -1372,12 +1387,64 @@ struct Footprint<'a> {
     /// What it is, for the message.
     what: &'static str,
     /// Its path, by segment; empty for the whole repository.
-    segments: Vec<String>,
+    segments: Vec<Seg>,
 }
 
-/// Whether one path is the other or a directory above it.
-fn overlaps(a: &[String], b: &[String]) -> bool {
-    a.iter().zip(b).all(|(x, y)| x == y)
+/// One segment of a footprint.
+enum Seg {
+    /// A directory or file name.
+    Literal(String),
+    /// A template's `{name}` segment: any instance name between `prefix` and `suffix`.
+    Any { prefix: String, suffix: String },
+}
+
+impl Seg {
+    fn literal(s: &str) -> Seg {
+        Seg::Literal(s.to_owned())
+    }
+
+    /// Whether some path could have both at the same place.
+    fn meets(&self, other: &Seg) -> bool {
+        match (self, other) {
+            (Seg::Literal(a), Seg::Literal(b)) => a == b,
+            (Seg::Literal(l), Seg::Any { prefix, suffix })
+            | (Seg::Any { prefix, suffix }, Seg::Literal(l)) => {
+                l.len() > prefix.len() + suffix.len()
+                    && l.starts_with(prefix.as_str())
+                    && l.ends_with(suffix.as_str())
+            }
+            (
+                Seg::Any {
+                    prefix: p1,
+                    suffix: s1,
+                },
+                Seg::Any {
+                    prefix: p2,
+                    suffix: s2,
+                },
+            ) => {
+                (p1.starts_with(p2.as_str()) || p2.starts_with(p1.as_str()))
+                    && (s1.ends_with(s2.as_str()) || s2.ends_with(s1.as_str()))
+            }
+        }
+    }
+}
+
+/// Whether one path is (or could be) the other or a directory above it.
+fn overlaps(a: &[Seg], b: &[Seg]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.meets(y))
+}
+
+/// A footprint as written, `{name}` where any instance name goes.
+fn shown_segments(segments: &[Seg]) -> String {
+    segments
+        .iter()
+        .map(|s| match s {
+            Seg::Literal(l) => l.clone(),
+            Seg::Any { prefix, suffix } => format!("{prefix}{{name}}{suffix}"),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Addresses that name the same repository compare equal: credentials, a trailing `/` and

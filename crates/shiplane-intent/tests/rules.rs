@@ -583,6 +583,27 @@ fn rule_table() {
             &[("gitops-path-overlap", LANE + 3)],
         ),
         (
+            "template instances beside a lane",
+            "",
+            "  pr:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: \"lanes/pr-{name}\" }",
+            "",
+            &[],
+        ),
+        (
+            "template instance could be named like a lane",
+            "",
+            "  pr:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: \"lanes/d{name}\" }",
+            "",
+            &[("gitops-path-overlap", LANE + 3)],
+        ),
+        (
+            "two templates whose instances could meet",
+            "",
+            "  pr:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: \"previews/{name}\" }\n  mr:\n    template: true\n    namespace: \"shop-mr-{name}\"\n    gitops: { path: \"previews/mr-{name}\" }",
+            "",
+            &[("gitops-path-overlap", LANE + 3)],
+        ),
+        (
             "same path on another branch",
             "",
             "  qa:\n    gitops: { branch: qa, path: lanes/dev }",
