@@ -99,3 +99,22 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
         ExitCode::from(EXIT_INVALID)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// `check` refuses lanes whose directory overlaps Shiplane's own data; the list it uses must
+    /// be where that data is really written.
+    #[test]
+    fn reserved_gitops_paths_are_where_shiplane_writes_its_own_data() {
+        let reserved: Vec<&str> = shiplane_intent::RESERVED_GITOPS_PATHS
+            .iter()
+            .map(|(p, _)| *p)
+            .collect();
+        let index = shiplane_artifacts::index_path("api");
+        assert!(
+            reserved.iter().any(|r| index.starts_with(&format!("{r}/"))),
+            "{index} is not under {reserved:?}"
+        );
+        assert!(reserved.contains(&crate::commands::registry_gc::AUDIT_LOG));
+    }
+}
