@@ -1063,19 +1063,19 @@ impl<'a> Ctx<'a> {
         }
         let mut clean: BTreeSet<&str> = BTreeSet::new();
         for (name, lane) in &intent.lanes {
-            if let Some(path) = lane.gitops.as_ref().and_then(|g| g.path.as_deref()) {
-                if let Err(why) = values::gitops_path(path) {
-                    let s = self.loc.value(&["lanes", name, "gitops", "path"]);
-                    self.err(
-                        "invalid-gitops-path",
-                        format!("GitOps path {}: {why}", shown(path)),
-                        s,
-                    )
-                    .help = Some(format!(
-                        "write a directory relative to the GitOps repository root, like `lanes/{name}`"
-                    ));
-                    continue;
-                }
+            if let Some(path) = lane.gitops.as_ref().and_then(|g| g.path.as_deref())
+                && let Err(why) = values::gitops_path(path)
+            {
+                let s = self.loc.value(&["lanes", name, "gitops", "path"]);
+                self.err(
+                    "invalid-gitops-path",
+                    format!("GitOps path {}: {why}", shown(path)),
+                    s,
+                )
+                .help = Some(format!(
+                    "write a directory relative to the GitOps repository root, like `lanes/{name}`"
+                ));
+                continue;
             }
             clean.insert(name);
             let (key, file) = match &lane.write {

@@ -430,11 +430,12 @@ pub fn without_credentials(addr: &str) -> std::borrow::Cow<'_, str> {
         return addr.into();
     };
     let info = &addr[range.clone()];
-    let keep = match info.split_once(':') {
-        Some((user, _)) if is_ssh(scheme) => format!("{user}@"),
-        Some(_) => String::new(),
-        None if is_ssh(scheme) => return addr.into(),
-        None => String::new(),
+    let keep = match (info.split_once(':'), is_ssh(scheme)) {
+        // An ssh user name says which account the key is for; it is not a secret.
+        (Some((user, _)), true) => format!("{user}@"),
+        (None, true) => return addr.into(),
+        // A password, or an `https://` user name (which may be a token): all of it goes.
+        (_, false) => String::new(),
     };
     format!("{}{keep}{}", &addr[..range.start], &addr[range.end + 1..]).into()
 }
