@@ -90,7 +90,9 @@ pub(crate) fn clean_path(path: &str) -> Result<&str, GitopsError> {
     if trimmed.starts_with('/') {
         return Err(fail("the path must be relative to the repository root"));
     }
-    if trimmed.contains(['\\', '\0', '\n', '\r']) {
+    // Every control character, not only NUL and newlines: a tab or an escape sequence in a
+    // path is never intended and would be printed verbatim in summaries.
+    if trimmed.contains('\\') || trimmed.chars().any(char::is_control) {
         return Err(fail("the path contains a backslash or a control character"));
     }
     for component in trimmed.split('/') {
@@ -124,6 +126,11 @@ mod tests {
             (".git/config", None),
             ("x/.GIT/y", None),
             ("a\\b", None),
+            ("a\tb", None),
+            ("a\u{1b}[31mb", None),
+            ("lanes/\0x", None),
+            (".git", None),
+            ("x/.git/hooks/pre-commit", None),
         ] {
             assert_eq!(clean_path(input).ok(), expected, "{input:?}");
         }

@@ -44,6 +44,23 @@ const SCRUBBED_ENV: &[&str] = &[
     "GIT_PREFIX",
 ];
 
+/// Secrets Shiplane holds for other systems. git never needs them, and a git child (its
+/// credential helpers, ssh, a `core.sshCommand`, a `GIT_TRACE` log) must not be able to read or
+/// print them, so they are removed from its environment. The git token (`SHIPLANE_GIT_TOKEN`) is
+/// not here: askpass reads it.
+const SECRETS_GIT_DOES_NOT_NEED: &[&str] = &[
+    "SHIPLANE_REGISTRY_USERNAME",
+    "SHIPLANE_REGISTRY_PASSWORD",
+    "DOCKER_AUTH_CONFIG",
+    "REGISTRY_AUTH_FILE",
+];
+
+/// Whether `name` is one of Shiplane's registry variables (`SHIPLANE_REGISTRY_<HOST>_PASSWORD`
+/// and the like): registry credentials and settings, none of which a git child needs.
+fn is_registry_variable(name: &str) -> bool {
+    name.starts_with("SHIPLANE_REGISTRY_")
+}
+
 /// Writes the askpass helper into `dir` (atomically, mode 0700) and returns its path.
 pub(crate) fn install_askpass(dir: &Path) -> Result<PathBuf, GitopsError> {
     let path = dir.join("shiplane-askpass.sh");
@@ -81,8 +98,13 @@ impl GitRunner<'_> {
     /// A `git` command on the mirror with the safe environment (see the module docs).
     pub(crate) fn command(&self) -> Command {
         let mut cmd = Command::new("git");
-        for var in SCRUBBED_ENV {
+        for var in SCRUBBED_ENV.iter().chain(SECRETS_GIT_DOES_NOT_NEED) {
             cmd.env_remove(var);
+        }
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(is_registry_variable) {
+                cmd.env_remove(name);
+            }
         }
         cmd.env("LC_ALL", "C")
             .env("LANGUAGE", "C")
@@ -328,6 +350,39 @@ pub(crate) fn parse_push(stdout: &str, dst: &str) -> PushStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_password_is_not_passed_to_git() {
+        let remote = Remote::parse("https://u:tok3n@git.example.com/ops.git").expect("parses");
+        let runner = GitRunner {
+            mirror: Path::new("/nonexistent/mirror"),
+            remote: &remote,
+            askpass: Path::new("/nonexistent/askpass"),
+        };
+        let cmd = runner.command();
+        let envs: Vec<_> = cmd.get_envs().collect();
+        for secret in [
+            "SHIPLANE_REGISTRY_PASSWORD",
+            "SHIPLANE_REGISTRY_USERNAME",
+            "DOCKER_AUTH_CONFIG",
+        ] {
+            assert!(
+                envs.contains(&(std::ffi::OsStr::new(secret), None)),
+                "{secret} must be removed from git's environment: {envs:?}"
+            );
+        }
+        // The git token still reaches askpass through the child's environment, never argv.
+        assert!(envs.contains(&(
+            std::ffi::OsStr::new(TOKEN_ENV),
+            Some(std::ffi::OsStr::new("tok3n"))
+        )));
+        assert!(
+            !cmd.get_args()
+                .any(|a| a.to_string_lossy().contains("tok3n"))
+        );
+        assert!(is_registry_variable("SHIPLANE_REGISTRY_GHCR_IO_PASSWORD"));
+        assert!(!is_registry_variable("SHIPLANE_GIT_TOKEN"));
+    }
 
     #[test]
     fn classifies_common_failures() {

@@ -177,7 +177,10 @@ pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool)
             out,
             "{}{}",
             paint(sev_style, &format!("{}[{}]", d.severity.as_str(), d.code)),
-            paint(p.bold, &format!(": {}", d.message))
+            paint(
+                p.bold,
+                &format!(": {}", crate::values::mask_credentials(&d.message))
+            )
         );
         match d.span {
             Some(span) if span.start.line > 0 => {
@@ -190,10 +193,15 @@ pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool)
                     span.start.line,
                     span.start.col
                 );
-                let text = lines
-                    .get(span.start.line as usize - 1)
-                    .copied()
-                    .unwrap_or("");
+                // The echoed line may hold the very credential the diagnostic is about; masking
+                // keeps every character's column, so the caret still points at it.
+                let text = crate::values::mask_credentials(
+                    lines
+                        .get(span.start.line as usize - 1)
+                        .copied()
+                        .unwrap_or(""),
+                );
+                let text = text.as_str();
                 let _ = writeln!(out, "{gutter} {}", paint(p.accent, "|"));
                 let _ = writeln!(
                     out,
@@ -264,7 +272,7 @@ pub fn to_json(diags: &[Diagnostic], file: &str) -> serde_json::Value {
                 serde_json::json!({
                     "severity": d.severity.as_str(),
                     "code": d.code,
-                    "message": d.message,
+                    "message": crate::values::mask_credentials(&d.message),
                     "file": file,
                     "line": d.span.map(|s| s.start.line),
                     "column": d.span.map(|s| s.start.col),

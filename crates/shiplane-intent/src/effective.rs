@@ -52,6 +52,32 @@ pub struct EffectiveIntent {
     pub retention: Retention,
 }
 
+impl EffectiveIntent {
+    /// The model as JSON with every credential taken out of every string (user information of
+    /// addresses, see [`crate::values::without_credentials`]): what `--show-effective` prints.
+    ///
+    /// `check` refuses an intent with a credential in an address, but the effective model is
+    /// printed for invalid intents too, so printing must not depend on that.
+    #[must_use]
+    pub fn to_json_without_credentials(&self) -> serde_json::Value {
+        fn scrub(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::String(s) => {
+                    let clean =
+                        crate::values::mask_credentials(&crate::values::without_credentials(s));
+                    *s = clean;
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+                serde_json::Value::Object(map) => map.values_mut().for_each(scrub),
+                _ => {}
+            }
+        }
+        let mut json = serde_json::to_value(self).unwrap_or_default();
+        scrub(&mut json);
+        json
+    }
+}
+
 /// A repository and branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GitLocation {

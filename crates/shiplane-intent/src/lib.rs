@@ -37,6 +37,15 @@ pub const INTENT_FILE_NAMES: [&str; 4] = [
     "deploy/shiplane.json",
 ];
 
+/// Paths in the `GitOps` repository of the artifact index that hold Shiplane's own data, with
+/// what they are: no lane may write there (`check` refuses a lane whose directory overlaps
+/// one). The binary's tests assert these match where the artifact index and the registry audit
+/// log are really written.
+pub const RESERVED_GITOPS_PATHS: [(&str, &str); 2] = [
+    ("artifacts", "the artifact index"),
+    ("registry/audit.jsonl", "the registry audit log"),
+];
+
 /// The result of reading and validating an intent.
 #[derive(Debug, Clone)]
 pub struct Loaded {

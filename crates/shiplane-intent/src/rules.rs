@@ -1,5 +1,6 @@
 //! The semantic rules of SPEC §4: names, dependencies and cycles, lanes and their graph, `GitOps`
-//! locations, ports, probes, quantities, secrets, template variables, schedules and windows.
+//! locations (credential-free addresses, paths that stay in their own directory), ports, probes,
+//! quantities, secrets, template variables, schedules and windows.
 //!
 //! Rules read the typed model (and the effective model, for what is inherited) and point at the
 //! source through the node tree. They never stop at the first problem.
@@ -12,7 +13,7 @@ use crate::model::{EnvValue, Intent, Run, Scalar, ServiceKind, WriteMode};
 use crate::node::{Node, Span};
 use crate::structure::closest;
 use crate::template;
-use crate::values;
+use crate::values::{self, AddressKind};
 
 /// Finds positions by path. A path that does not exist (a defaulted value) falls back to the
 /// nearest ancestor that does, so every diagnostic still has a place.
@@ -82,6 +83,8 @@ pub(crate) fn check(
     c.dependencies();
     c.lanes();
     c.templates();
+    c.addresses();
+    c.gitops_paths();
     c.notify();
     c.retention();
     c.usage();
@@ -959,6 +962,261 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Credentials in addresses. An address is copied into rendered Argo CD objects, printed by
+    /// `--show-effective` and committed, so a token in it would be published; Shiplane takes
+    /// credentials from the environment instead.
+    fn addresses(&mut self) {
+        let intent: &'a Intent = self.intent;
+        let mut found: Vec<(Vec<String>, &str, AddressKind)> = Vec::new();
+        let p = |parts: &[&str]| parts.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        if let Some(d) = &intent.defaults {
+            if let Some(r) = d.gitops.as_ref().and_then(|g| g.repo.as_deref()) {
+                found.push((p(&["defaults", "gitops", "repo"]), r, AddressKind::Git));
+            }
+            if let Some(r) = d.registry.as_deref() {
+                found.push((p(&["defaults", "registry"]), r, AddressKind::Registry));
+            }
+        }
+        for (name, lane) in &intent.lanes {
+            if let Some(r) = lane.gitops.as_ref().and_then(|g| g.repo.as_deref()) {
+                found.push((p(&["lanes", name, "gitops", "repo"]), r, AddressKind::Git));
+            }
+            if let Some(r) = lane.registry.as_deref() {
+                found.push((p(&["lanes", name, "registry"]), r, AddressKind::Registry));
+            }
+            for (k, v) in &lane.vars {
+                found.push((p(&["lanes", name, "vars", k]), v, AddressKind::Url));
+            }
+        }
+        for (name, svc) in &intent.services {
+            for (i, c) in svc.checks.iter().enumerate() {
+                let idx = i.to_string();
+                found.push((
+                    p(&["services", name, "checks", &idx, "url"]),
+                    &c.url,
+                    AddressKind::Url,
+                ));
+            }
+            if let Some(e) = &svc.expose {
+                found.push((
+                    p(&["services", name, "expose", "host"]),
+                    &e.host,
+                    AddressKind::Url,
+                ));
+            }
+            for (k, v) in svc.build.iter().flat_map(|b| &b.args) {
+                found.push((
+                    p(&["services", name, "build", "args", k]),
+                    v,
+                    AddressKind::Url,
+                ));
+            }
+        }
+        for (path, addr, kind) in found {
+            let Some(what) = values::address_credential(addr, kind) else {
+                continue;
+            };
+            let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+            let s = self.loc.value(&parts);
+            let clean = values::without_credentials(addr);
+            let (field, fix) = match kind {
+                AddressKind::Git => (
+                    "the GitOps repository address",
+                    format!(
+                        "write `{clean}` and give git its token in `SHIPLANE_GIT_TOKEN` (and `SHIPLANE_GIT_USERNAME`), or configure a git credential helper"
+                    ),
+                ),
+                AddressKind::Registry => (
+                    "the registry",
+                    format!(
+                        "write `{clean}`; Shiplane reads registry credentials from `SHIPLANE_REGISTRY_USERNAME` and `SHIPLANE_REGISTRY_PASSWORD`, or from Docker's config (`docker login`)"
+                    ),
+                ),
+                AddressKind::Url => (
+                    "this address",
+                    format!(
+                        "write `{clean}`; the intent is committed and its values are rendered into manifests, so keep credentials in a Kubernetes Secret or the environment"
+                    ),
+                ),
+            };
+            let d = self.err(
+                "credential-in-address",
+                format!("{field} has {what} in it; credentials never go in the intent"),
+                s,
+            );
+            d.label = Some("credential".into());
+            d.help = Some(fix);
+        }
+    }
+
+    /// `GitOps` paths: each lane's directory and write-mode files are clean relative paths, and no
+    /// two lanes (or a lane and Shiplane's own files) share a directory in one repository and
+    /// branch — promoting one would silently overwrite the other.
+    fn gitops_paths(&mut self) {
+        let intent: &'a Intent = self.intent;
+        let eff: &'a EffectiveIntent = self.eff;
+        if let Some(b) = intent
+            .defaults
+            .as_ref()
+            .and_then(|d| d.gitops.as_ref())
+            .and_then(|g| g.branch.as_deref())
+            && let Err(why) = values::branch(b)
+        {
+            let s = self.loc.value(&["defaults", "gitops", "branch"]);
+            self.err("invalid-branch", format!("`{b}`: {why}"), s);
+        }
+        let mut clean: BTreeSet<&str> = BTreeSet::new();
+        for (name, lane) in &intent.lanes {
+            if let Some(path) = lane.gitops.as_ref().and_then(|g| g.path.as_deref())
+                && let Err(why) = values::gitops_path(path)
+            {
+                let s = self.loc.value(&["lanes", name, "gitops", "path"]);
+                self.err(
+                    "invalid-gitops-path",
+                    format!("GitOps path {}: {why}", shown(path)),
+                    s,
+                )
+                .help = Some(format!(
+                    "write a directory relative to the GitOps repository root, like `lanes/{name}`"
+                ));
+                continue;
+            }
+            clean.insert(name);
+            let (key, file) = match &lane.write {
+                Some(WriteMode::HelmValues(h)) => ("helm-values", &h.file),
+                Some(WriteMode::KustomizeImages(k)) => ("kustomize-images", &k.file),
+                _ => continue,
+            };
+            if file.trim().is_empty() {
+                continue; // reported as `invalid-write`
+            }
+            let why = values::gitops_path(file).err().or_else(|| {
+                ["release.json", "catalog.json", "state.json"]
+                    .contains(&file.as_str())
+                    .then(|| "it is one of Shiplane's own files in the lane's directory".to_owned())
+            });
+            if let Some(why) = why {
+                let s = self.loc.value(&["lanes", name, "write", key, "file"]);
+                self.err(
+                    "invalid-gitops-path",
+                    format!("write file {}: {why}", shown(file)),
+                    s,
+                )
+                .help = Some(
+                    "name a file relative to the lane's `gitops.path`, like `values.yaml`".into(),
+                );
+            }
+        }
+        // Footprints by (repository, branch): every lane whose path is clean, and Shiplane's own
+        // files where the artifact index lives.
+        let mut groups: BTreeMap<(String, &str), Vec<Footprint<'_>>> = BTreeMap::new();
+        if let Some(at) = &eff.artifact_index {
+            let key = (repo_key(&at.repo), at.branch.as_str());
+            for (path, what) in crate::RESERVED_GITOPS_PATHS {
+                groups.entry(key.clone()).or_default().push(Footprint {
+                    owner: None,
+                    what,
+                    segments: path.split('/').map(Seg::literal).collect(),
+                });
+            }
+        }
+        for (name, lane) in &eff.lanes {
+            let Some(repo) = lane.gitops.repo.as_deref() else {
+                continue;
+            };
+            if !clean.contains(name.as_str()) {
+                continue;
+            }
+            let filled = template::substitute(&lane.gitops.path, &|var| {
+                (var == "project").then(|| intent.project.clone())
+            });
+            let mut segments: Vec<Seg> = filled.split('/').map(Seg::literal).collect();
+            // A template's instances live at every name `env up` may be given, and its Argo CD
+            // objects beside them: its footprint is the directory where `{name}` is, with that
+            // segment standing for any name.
+            if lane.template
+                && let Some(i) = filled.split('/').position(|s| s.contains("{name}"))
+            {
+                segments.truncate(i + 1);
+                if let Some((prefix, suffix)) = filled
+                    .split('/')
+                    .nth(i)
+                    .and_then(|s| s.split_once("{name}"))
+                {
+                    segments[i] = Seg::Any {
+                        prefix: prefix.to_owned(),
+                        suffix: suffix.to_owned(),
+                    };
+                }
+            }
+            groups
+                .entry((repo_key(repo), lane.gitops.branch.as_str()))
+                .or_default()
+                .push(Footprint {
+                    owner: Some(name),
+                    what: if lane.template {
+                        "the instances of template lane"
+                    } else {
+                        "lane"
+                    },
+                    segments,
+                });
+        }
+        let mut reported: BTreeSet<&str> = BTreeSet::new();
+        for prints in groups.values() {
+            for (i, a) in prints.iter().enumerate() {
+                for b in &prints[i + 1..] {
+                    if !overlaps(&a.segments, &b.segments) {
+                        continue;
+                    }
+                    // Report at a lane that wrote its path (the default `lanes/<lane>` is
+                    // rarely the mistake), once per lane.
+                    let written = |f: &Footprint<'_>| {
+                        f.owner.is_some_and(|o| {
+                            intent.lanes[o]
+                                .gitops
+                                .as_ref()
+                                .is_some_and(|g| g.path.is_some())
+                        })
+                    };
+                    let (at, other) = if written(b) || a.owner.is_none() {
+                        (b, a)
+                    } else {
+                        (a, b)
+                    };
+                    let Some(owner) = at.owner else { continue };
+                    if !reported.insert(owner) {
+                        continue;
+                    }
+                    let s = if written(at) {
+                        self.loc.value(&["lanes", owner, "gitops", "path"])
+                    } else {
+                        self.loc.key(&["lanes", owner])
+                    };
+                    let theirs = match other.owner {
+                        Some(o) => format!(
+                            "{} `{o}` (`{}`)",
+                            other.what,
+                            shown_segments(&other.segments)
+                        ),
+                        None => format!("{} (`{}`)", other.what, shown_segments(&other.segments)),
+                    };
+                    self.err(
+                        "gitops-path-overlap",
+                        format!(
+                            "lane `{owner}` writes to `{}`, which overlaps {theirs} in the same GitOps repository and branch; a promotion into one would overwrite the other",
+                            shown_segments(&at.segments)
+                        ),
+                        s,
+                    )
+                    .help = Some(format!(
+                        "give every lane a directory of its own, outside `artifacts/` and `registry/`, like `lanes/{owner}`"
+                    ));
+                }
+            }
+        }
+    }
+
     fn notify(&mut self) {
         let intent: &'a Intent = self.intent;
         for (i, n) in intent.notify.iter().enumerate() {
@@ -1124,6 +1382,86 @@ impl<'a> Ctx<'a> {
             ));
         }
     }
+}
+
+/// The part of a `GitOps` repository one lane (or Shiplane's own data) writes.
+struct Footprint<'a> {
+    /// The lane, or `None` for Shiplane's own files.
+    owner: Option<&'a str>,
+    /// What it is, for the message.
+    what: &'static str,
+    /// Its path, by segment; empty for the whole repository.
+    segments: Vec<Seg>,
+}
+
+/// One segment of a footprint.
+enum Seg {
+    /// A directory or file name.
+    Literal(String),
+    /// A template's `{name}` segment: any instance name between `prefix` and `suffix`.
+    Any { prefix: String, suffix: String },
+}
+
+impl Seg {
+    fn literal(s: &str) -> Seg {
+        Seg::Literal(s.to_owned())
+    }
+
+    /// Whether some path could have both at the same place.
+    fn meets(&self, other: &Seg) -> bool {
+        match (self, other) {
+            (Seg::Literal(a), Seg::Literal(b)) => a == b,
+            (Seg::Literal(l), Seg::Any { prefix, suffix })
+            | (Seg::Any { prefix, suffix }, Seg::Literal(l)) => {
+                l.len() > prefix.len() + suffix.len()
+                    && l.starts_with(prefix.as_str())
+                    && l.ends_with(suffix.as_str())
+            }
+            (
+                Seg::Any {
+                    prefix: p1,
+                    suffix: s1,
+                },
+                Seg::Any {
+                    prefix: p2,
+                    suffix: s2,
+                },
+            ) => {
+                (p1.starts_with(p2.as_str()) || p2.starts_with(p1.as_str()))
+                    && (s1.ends_with(s2.as_str()) || s2.ends_with(s1.as_str()))
+            }
+        }
+    }
+}
+
+/// Whether one path is (or could be) the other or a directory above it.
+fn overlaps(a: &[Seg], b: &[Seg]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.meets(y))
+}
+
+/// A footprint as written, `{name}` where any instance name goes.
+fn shown_segments(segments: &[Seg]) -> String {
+    segments
+        .iter()
+        .map(|s| match s {
+            Seg::Literal(l) => l.clone(),
+            Seg::Any { prefix, suffix } => format!("{prefix}{{name}}{suffix}"),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Addresses that name the same repository compare equal: credentials, a trailing `/` and
+/// `.git` do not make a different remote.
+fn repo_key(repo: &str) -> String {
+    let clean = values::without_credentials(repo.trim());
+    let trimmed = clean.trim_end_matches('/');
+    trimmed.strip_suffix(".git").unwrap_or(trimmed).to_owned()
+}
+
+/// A path in a message: control characters escaped, so a newline cannot forge output lines.
+fn shown(path: &str) -> String {
+    format!("`{}`", path.escape_debug())
 }
 
 fn list(items: &[&str]) -> String {

@@ -254,17 +254,21 @@ pub fn cron(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A git branch name (the common rules of `git check-ref-format --branch`).
+/// A git branch name (the rules of `git check-ref-format --branch`): no component starts with
+/// `.` or ends with `.lock`, no `..`, `//`, `@{`, control characters or ` ~^:?*[\\`, and not
+/// `@` or `HEAD`, which git reads as revisions rather than branches.
 pub fn branch(s: &str) -> Result<(), String> {
     let bad = s.is_empty()
-        || s.starts_with(['-', '/', '.'])
+        || s == "@"
+        || s == "HEAD"
+        || s.starts_with(['-', '/'])
         || s.ends_with(['/', '.'])
-        || s.to_ascii_lowercase().ends_with(".lock")
+        || s.split('/')
+            .any(|c| c.starts_with('.') || c.to_ascii_lowercase().ends_with(".lock"))
         || s.contains("..")
         || s.contains("//")
         || s.contains("@{")
-        || s.chars()
-            .any(|c| c.is_ascii_control() || " ~^:?*[\\".contains(c));
+        || s.chars().any(|c| c.is_control() || " ~^:?*[\\".contains(c));
     if bad {
         return Err("it is not a valid git branch name".into());
     }
@@ -313,6 +317,152 @@ pub fn absolute_path(s: &str) -> Result<(), String> {
         return Err("it must not contain `..`".into());
     }
     Ok(())
+}
+
+/// A path inside the `GitOps` repository (a lane's `gitops.path`, a write-mode file): relative,
+/// `/`-separated, without empty, `.` or `..` segments, without a `.git` segment, backslashes or
+/// control characters. `{variable}` segments are allowed: what fills them is a DNS label, which
+/// cannot make any of these.
+///
+/// Why so strict: the path is joined onto the repository root by the `GitOps` writer and onto
+/// `--out` by `render`, so anything else could leave the directory, write into git's own
+/// metadata (`.git/hooks`), or mean different things to different tools.
+pub fn gitops_path(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("it is empty".into());
+    }
+    if s.starts_with('/') {
+        return Err("it is absolute; GitOps paths are relative to the repository root".into());
+    }
+    if s.contains('\\') {
+        return Err("it contains a backslash; separate directories with `/`".into());
+    }
+    if s.chars().any(char::is_control) {
+        return Err("it contains a control character (a newline, tab or NUL)".into());
+    }
+    for seg in s.split('/') {
+        match seg {
+            "" => {
+                return Err("it has an empty segment (`//`, or a `/` at the start or end)".into());
+            }
+            "." | ".." => return Err(format!("it has a `{seg}` segment")),
+            // Windows and macOS file systems ignore trailing dots and spaces and case, so
+            // `.GIT.` is `.git` to a checkout there (git itself refuses these too).
+            _ if seg
+                .trim_end_matches(['.', ' '])
+                .eq_ignore_ascii_case(".git") =>
+            {
+                return Err("it has a `.git` segment, which is git's own metadata".into());
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What an address is for; decides whether a user name alone counts as a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressKind {
+    /// A git remote: `https://TOKEN@host/…` is how several forges take a token (and Shiplane's
+    /// `GitOps` writer reads it so), while `git@host:path` and `ssh://git@host/…` name the ssh
+    /// user, which is not a secret.
+    Git,
+    /// An image registry prefix: references have no user information at all.
+    Registry,
+    /// Any other URL (checks, variables): user information in `scheme://` addresses is refused,
+    /// a bare `user@host` is not an address.
+    Url,
+}
+
+/// The user information of an address: (scheme, byte range of `userinfo` without the `@`).
+fn userinfo(addr: &str) -> Option<(Option<&str>, std::ops::Range<usize>)> {
+    let (scheme, start) = match addr.find("://") {
+        Some(i)
+            if i > 0
+                && addr[..i]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            (Some(&addr[..i]), i + 3)
+        }
+        _ => (None, 0),
+    };
+    let rest = &addr[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..end].rfind('@')?;
+    Some((scheme, start..start + at))
+}
+
+fn is_ssh(scheme: Option<&str>) -> bool {
+    scheme.is_none_or(|s| {
+        matches!(
+            s.to_ascii_lowercase().as_str(),
+            "ssh" | "git+ssh" | "ssh+git"
+        )
+    })
+}
+
+/// Why `addr` carries a credential (`"a password"`, `"a token or user name"`), or `None`.
+///
+/// A password is always a credential; for `https://` and other non-ssh schemes so is a user
+/// name alone, since `https://TOKEN@host` is a token; registries take no user information.
+#[must_use]
+pub fn address_credential(addr: &str, kind: AddressKind) -> Option<&'static str> {
+    let (scheme, range) = userinfo(addr)?;
+    let info = &addr[range];
+    if info.contains(':') {
+        return Some("a password");
+    }
+    match kind {
+        AddressKind::Registry => Some("user information"),
+        AddressKind::Git | AddressKind::Url if !is_ssh(scheme) => Some("a token or user name"),
+        AddressKind::Git | AddressKind::Url => None,
+    }
+}
+
+/// `addr` without its credential: a password is removed (an ssh user name is kept), and every
+/// user information of a non-ssh `scheme://` address is removed. Anything else is returned as
+/// it is. This is the second line of defence for rendered objects and printed models: `check`
+/// refuses such addresses, but nothing should ever copy one out if it got past.
+#[must_use]
+pub fn without_credentials(addr: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, range)) = userinfo(addr) else {
+        return addr.into();
+    };
+    let info = &addr[range.clone()];
+    let keep = match (info.split_once(':'), is_ssh(scheme)) {
+        // An ssh user name says which account the key is for; it is not a secret.
+        (Some((user, _)), true) => format!("{user}@"),
+        (None, true) => return addr.into(),
+        // A password, or an `https://` user name (which may be a token): all of it goes.
+        (_, false) => String::new(),
+    };
+    format!("{}{keep}{}", &addr[..range.start], &addr[range.end + 1..]).into()
+}
+
+/// `text` with the user information of every `scheme://user:secret@` in it masked by `*`, one
+/// per character, so columns (and carets under them) stay where they were. Used on echoed
+/// source lines and messages: a diagnostic about a credential must not print it.
+#[must_use]
+pub fn mask_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let after = i + 3;
+        out.push_str(&rest[..after]);
+        rest = &rest[after..];
+        let end = rest
+            .find(|c: char| {
+                c == '/' || c == '?' || c == '#' || c.is_whitespace() || "\"'`,{}[]".contains(c)
+            })
+            .unwrap_or(rest.len());
+        if let Some(at) = rest[..end].rfind('@') {
+            out.extend(rest[..at].chars().map(|_| '*'));
+            rest = &rest[at..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -378,5 +528,78 @@ mod tests {
         assert!(glob("a/[b").is_err());
         assert!(branch("release/v1").is_ok());
         assert!(branch("bad branch").is_err());
+        for bad in ["HEAD", "@", "a/.hidden", "x.lock/y", "a\u{7f}b", "a\tb"] {
+            assert!(branch(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn gitops_paths() {
+        for ok in [
+            "lanes/dev",
+            "lanes/pr/{name}",
+            "apps/.github-not/x",
+            "a.git",
+            "x/.gitignore",
+        ] {
+            assert!(gitops_path(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "/abs",
+            "../x",
+            "a/../b",
+            "./a",
+            "a//b",
+            "a/",
+            ".git/hooks",
+            "x/.GIT",
+            "x/.git. ",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+        ] {
+            assert!(gitops_path(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_addresses() {
+        use AddressKind::{Git, Registry, Url};
+        for (addr, kind, found) in [
+            ("https://u:TOKEN@host/repo.git", Git, true),
+            ("https://TOKEN@host/repo.git", Git, true),
+            ("https://host/repo.git", Git, false),
+            ("https://host/a@b", Git, false),
+            ("ssh://git@host/repo.git", Git, false),
+            ("ssh://git:pw@host/repo.git", Git, true),
+            ("git@github.com:org/repo.git", Git, false),
+            ("/srv/gitops.git", Git, false),
+            ("registry.example.com/shop", Registry, false),
+            ("u:p@registry.example.com/shop", Registry, true),
+            ("robot@registry.example.com/shop", Registry, true),
+            ("https://u:p@example.com/health", Url, true),
+            ("ops@example.com", Url, false),
+        ] {
+            assert_eq!(address_credential(addr, kind).is_some(), found, "{addr}");
+        }
+        assert_eq!(
+            without_credentials("https://u:TOKEN@host/repo.git"),
+            "https://host/repo.git"
+        );
+        assert_eq!(
+            without_credentials("https://TOKEN@host/r"),
+            "https://host/r"
+        );
+        assert_eq!(
+            without_credentials("ssh://git:pw@host/r"),
+            "ssh://git@host/r"
+        );
+        assert_eq!(without_credentials("git@host:r.git"), "git@host:r.git");
+        assert_eq!(without_credentials("u:p@reg/x"), "u@reg/x");
+        assert_eq!(
+            mask_credentials("repo: \"https://u:TOKEN@host/x\" # ssh://git@h/y"),
+            "repo: \"https://*******@host/x\" # ssh://***@h/y"
+        );
     }
 }

@@ -440,6 +440,204 @@ fn rule_table() {
             "",
             &[("unknown-service", LANE)],
         ),
+        // Trust, part 2: no credential is ever written.
+        (
+            "token in gitops repo userinfo",
+            "",
+            "    gitops: { repo: \"https://u:TOKEN@git.example.com/ops.git\" }",
+            "",
+            &[("credential-in-address", LANE)],
+        ),
+        (
+            "bare token as gitops repo user",
+            "",
+            "    gitops: { repo: \"https://TOKEN@git.example.com/ops.git\" }",
+            "",
+            &[("credential-in-address", LANE)],
+        ),
+        (
+            "ssh user in gitops repo is not a credential",
+            "",
+            "    gitops: { repo: \"git@github.com:example/ops.git\" }",
+            "",
+            &[],
+        ),
+        (
+            "password in lane registry",
+            "",
+            "    registry: \"robot:pw@registry.example.com/shop\"",
+            "",
+            &[("credential-in-address", LANE)],
+        ),
+        (
+            "password in check url",
+            "    checks: [{ url: \"https://u:p@api.example.com/healthz\" }]",
+            "",
+            "",
+            &[("credential-in-address", SVC)],
+        ),
+        (
+            "password in lane variable",
+            "",
+            "    vars: { api: \"https://u:p@api.example.com\" }",
+            "",
+            &[("credential-in-address", LANE)],
+        ),
+        // Trust, part 2: paths that cannot hurt.
+        (
+            "gitops path leaves the repository",
+            "",
+            "    gitops: { path: ../../x }",
+            "",
+            &[("invalid-gitops-path", LANE)],
+        ),
+        (
+            "absolute gitops path",
+            "",
+            "    gitops: { path: /srv/x }",
+            "",
+            &[("invalid-gitops-path", LANE)],
+        ),
+        (
+            "gitops path with NUL",
+            "",
+            "    gitops: { path: \"lanes/\\0dev\" }",
+            "",
+            &[("invalid-gitops-path", LANE)],
+        ),
+        (
+            "gitops path with newline",
+            "",
+            "    gitops: { path: \"lanes/a\\nb\" }",
+            "",
+            &[("invalid-gitops-path", LANE)],
+        ),
+        (
+            "gitops path into git hooks",
+            "",
+            "    gitops: { path: .git/hooks }",
+            "",
+            &[("invalid-gitops-path", LANE)],
+        ),
+        (
+            "empty gitops path",
+            "",
+            "    gitops: { path: \"\" }",
+            "",
+            &[("invalid-gitops-path", LANE)],
+        ),
+        (
+            "gitops path with empty segment",
+            "",
+            "    gitops: { path: lanes//dev }",
+            "",
+            &[("invalid-gitops-path", LANE)],
+        ),
+        (
+            "gitops path with backslash",
+            "",
+            "    gitops: { path: 'lanes\\dev' }",
+            "",
+            &[("invalid-gitops-path", LANE)],
+        ),
+        (
+            "dev path overwrites staging",
+            "",
+            "  staging:\n    namespace: shop-staging\n  qa:\n    gitops: { path: lanes/staging }",
+            "",
+            &[("gitops-path-overlap", LANE + 3)],
+        ),
+        (
+            "lane path replaces the artifact index",
+            "",
+            "    gitops: { path: artifacts/api.json }",
+            "",
+            &[("gitops-path-overlap", LANE)],
+        ),
+        (
+            "lane path holds the registry audit log",
+            "",
+            "    gitops: { path: registry }",
+            "",
+            &[("gitops-path-overlap", LANE)],
+        ),
+        (
+            "lane path beside the registry audit log",
+            "",
+            "    gitops: { path: registry/dev }",
+            "",
+            &[],
+        ),
+        (
+            "lane path above another lane",
+            "",
+            "  qa:\n    gitops: { path: lanes }",
+            "",
+            &[("gitops-path-overlap", LANE + 1)],
+        ),
+        (
+            "template instances over a lane",
+            "",
+            "  pr:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: \"lanes/{name}\" }",
+            "",
+            &[("gitops-path-overlap", LANE + 3)],
+        ),
+        (
+            "template instances beside a lane",
+            "",
+            "  pr:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: \"lanes/pr-{name}\" }",
+            "",
+            &[],
+        ),
+        (
+            "template instance could be named like a lane",
+            "",
+            "  pr:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: \"lanes/d{name}\" }",
+            "",
+            &[("gitops-path-overlap", LANE + 3)],
+        ),
+        (
+            "two templates whose instances could meet",
+            "",
+            "  pr:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: \"previews/{name}\" }\n  mr:\n    template: true\n    namespace: \"shop-mr-{name}\"\n    gitops: { path: \"previews/mr-{name}\" }",
+            "",
+            &[("gitops-path-overlap", LANE + 3)],
+        ),
+        (
+            "same path on another branch",
+            "",
+            "  qa:\n    gitops: { branch: qa, path: lanes/dev }",
+            "",
+            &[],
+        ),
+        (
+            "same repository spelt without .git",
+            "",
+            "  qa:\n    gitops: { repo: \"file:///srv/gitops\", path: lanes/dev }",
+            "",
+            &[("gitops-path-overlap", LANE + 1)],
+        ),
+        (
+            "write file leaves the lane",
+            "",
+            "    write: { helm-values: { file: ../prod/values.yaml } }",
+            "",
+            &[("invalid-gitops-path", LANE)],
+        ),
+        (
+            "write file is the release",
+            "",
+            "    write: { kustomize-images: { file: release.json } }",
+            "",
+            &[("invalid-gitops-path", LANE)],
+        ),
+        (
+            "branch component starts with a dot",
+            "",
+            "    gitops: { branch: deploy/.hidden }",
+            "",
+            &[("invalid-branch", LANE)],
+        ),
     ];
     for (name, svc, lane, top, expected) in cases {
         let src = build(svc, lane, top);
@@ -504,4 +702,49 @@ fn suggestions_name_the_closest_key() {
             .unwrap()
             .contains("belongs under `run`")
     );
+}
+
+#[test]
+fn credential_in_defaults_gitops_repo_is_refused_at_its_line() {
+    let src = "version: 1\nproject: p\ndefaults:\n  gitops:\n    repo: \"https://u:s3cr3t@git.example.com/ops.git\"\nservices:\n  a: { paths: [\"a/**\"] }\nlanes:\n  dev: {}\n";
+    check(src, &[("credential-in-address", 5)]);
+    let loaded = load_str(src);
+    let d = &loaded.diagnostics[0];
+    assert!(!d.message.contains("s3cr3t"), "{}", d.message);
+    let help = d.help.as_deref().unwrap();
+    assert!(help.contains("SHIPLANE_GIT_TOKEN"), "{help}");
+    assert!(help.contains("https://git.example.com/ops.git"), "{help}");
+    assert!(!help.contains("s3cr3t"), "{help}");
+    // The source line echoed under the message is masked, column for column.
+    let text = shiplane_intent::diagnostic::render_human(&loaded.diagnostics, "f", src, false);
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(text.contains("https://********@git.example.com"), "{text}");
+    // And the effective model printed beside it carries no credential.
+    let json = loaded
+        .effective
+        .unwrap()
+        .to_json_without_credentials()
+        .to_string();
+    assert!(!json.contains("s3cr3t"), "{json}");
+    assert!(json.contains("https://git.example.com/ops.git"), "{json}");
+}
+
+#[test]
+fn credential_in_defaults_registry_names_the_registry_fix() {
+    let src = "version: 1\nproject: p\ndefaults:\n  registry: \"robot:pw@reg.example.com/p\"\n  gitops: { repo: /g }\nservices:\n  a: { paths: [\"a/**\"] }\nlanes:\n  dev: {}\n";
+    check(src, &[("credential-in-address", 4)]);
+    let help = load_str(src).diagnostics[0].help.clone().unwrap();
+    assert!(help.contains("SHIPLANE_REGISTRY_USERNAME"), "{help}");
+}
+
+#[test]
+fn invalid_defaults_gitops_branch_is_refused() {
+    let src = "version: 1\nproject: p\ndefaults:\n  gitops: { repo: /g, branch: \"main.lock\" }\nservices:\n  a: { paths: [\"a/**\"] }\nlanes:\n  dev: {}\n";
+    check(src, &[("invalid-branch", 4)]);
+}
+
+#[test]
+fn paths_in_other_repositories_do_not_overlap() {
+    let src = "version: 1\nproject: p\ndefaults:\n  gitops: { repo: /g }\nservices:\n  a: { paths: [\"a/**\"] }\nlanes:\n  dev: {}\n  prod: { gitops: { repo: /other, path: lanes/dev } }\n  ops: { gitops: { repo: /other, path: artifacts } }\n";
+    check(src, &[]);
 }

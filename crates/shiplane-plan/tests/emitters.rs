@@ -1,5 +1,5 @@
 //! The pipeline emitters' output validated against the CI engines' published schemas
-//! (copies in `tests/schemas/`, see its README for provenance): Buildkite's pipeline JSON Schema and Tekton's
+//! (copies in the repository's `testdata/schemas/`, see its README for provenance): Buildkite's pipeline JSON Schema and Tekton's
 //! `PipelineRun` and `Pipeline` CRDs.
 
 #![expect(
@@ -19,10 +19,10 @@ use shiplane_plan::{
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 /// The copies of the engines' schemas kept with these tests (provenance and licences in
-/// `tests/schemas/README.md`), so a fresh clone needs nothing beside the repository.
+/// `testdata/schemas/README.md`), so a fresh clone needs nothing beside the repository.
 fn schema_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/schemas")
+        .join("../../testdata/schemas")
         .join(relative)
 }
 

@@ -75,10 +75,14 @@ impl<'a> LaneView<'a> {
             }
             (false, None) => None,
         };
+        // Argo CD finds its repository credentials by URL; a credential in the address would be
+        // committed in the Application and AppProject. `check` refuses such addresses; this is
+        // the second guard for callers that did not check.
         let repo = lane
             .gitops
             .repo
-            .clone()
+            .as_deref()
+            .map(|r| shiplane_intent::values::without_credentials(r).into_owned())
             .ok_or_else(|| RenderError::MissingGitops {
                 lane: lane.name.clone(),
             })?;

@@ -304,3 +304,44 @@ fn template_instances_fill_name_everywhere() {
     assert!(set.contains("path: lanes/preview/*/manifests"), "{set}");
     assert!(!rendered.files.contains_key("argocd/application.yaml"));
 }
+
+/// Trust, part 2: a token in the GitOps address was copied verbatim into the committed Argo CD
+/// `Application` and `AppProject`. `check` refuses such an intent; a caller that renders
+/// without checking still gets objects without it.
+#[test]
+fn a_token_in_the_gitops_address_never_reaches_the_argocd_objects() {
+    let text = r#"version: 1
+project: shop
+defaults:
+  registry: registry.example.com/shop
+  gitops: { repo: "https://deploy:glpat-s3cr3tvalue@git.example.com/ops.git" }
+services:
+  api: { paths: ["services/api/**"], run: { port: 8080 } }
+lanes:
+  dev: {}
+  pr:
+    template: true
+    namespace: "shop-pr-{name}"
+    gitops: { repo: "https://s3cr3ttoken@git.example.com/ops.git", path: "previews/{name}" }
+"#;
+    let loaded = shiplane_intent::load_str(text);
+    assert!(!loaded.is_valid(), "check must refuse it");
+    let eff = loaded.effective.expect("effective intent");
+    for (lane, instance) in [("dev", None), ("pr", Some("pr-7"))] {
+        let release = release_for(&eff, lane, None, false, instance);
+        let rendered = render_lane(&eff, lane, &release).expect("renders");
+        let all = listing(&rendered);
+        assert!(
+            !all.contains("s3cr3t"),
+            "{lane}: a credential was rendered:\n{all}"
+        );
+        assert!(
+            all.contains("https://git.example.com/ops.git"),
+            "{lane}: the clean address is used:\n{all}"
+        );
+        assert!(
+            rendered.argocd().count() >= 2,
+            "{lane}: AppProject and Application(Set) rendered"
+        );
+    }
+}

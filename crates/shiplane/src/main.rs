@@ -5,6 +5,7 @@ mod artifact_index;
 mod cli;
 mod commands;
 mod intent_file;
+mod out_dir;
 mod output;
 mod planning;
 mod registry;

@@ -269,3 +269,101 @@ fn schema_is_a_valid_json_schema_that_accepts_the_examples() {
         &serde_json::json!({"version": 1, "project": "p", "services": {"a": {"paths": "x"}}})
     ));
 }
+
+/// Writes `text` as `shiplane.yaml` in a fresh directory and runs `check` on it (text output).
+fn check_text(text: &str, extra: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shiplane.yaml");
+    std::fs::write(&path, text).unwrap();
+    shiplane()
+        .arg("check")
+        .arg("--intent")
+        .arg(&path)
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+const TOKEN_IN_GITOPS_ADDRESS: &str = "version: 1
+project: shop
+defaults:
+  registry: registry.example.com/shop
+  gitops:
+    repo: \"https://deploy:glpat-s3cr3tvalue@git.example.com/ops.git\"
+services:
+  api: { paths: [\"services/api/**\"] }
+lanes:
+  dev: {}
+";
+
+#[test]
+fn a_token_in_the_gitops_address_is_refused_at_its_line_and_never_printed() {
+    let out = check_text(TOKEN_IN_GITOPS_ADDRESS, &[]);
+    common::assert_exit(&out, 2);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("error[credential-in-address]"), "{stderr}");
+    assert!(stderr.contains("shiplane.yaml:6:11"), "{stderr}");
+    assert!(stderr.contains("SHIPLANE_GIT_TOKEN"), "{stderr}");
+    assert!(stderr.contains("git credential helper"), "{stderr}");
+    assert!(
+        !stderr.contains("s3cr3t"),
+        "the token was printed:\n{stderr}"
+    );
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("s3cr3t"));
+
+    // --show-effective prints the model even of an invalid intent: without the credential.
+    for extra in [&["--show-effective"][..], &["--show-effective", "--json"]] {
+        let out = check_text(TOKEN_IN_GITOPS_ADDRESS, extra);
+        common::assert_exit(&out, 2);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("s3cr3t"), "the token was printed:\n{all}");
+        assert!(all.contains("https://git.example.com/ops.git"), "{all}");
+    }
+}
+
+#[test]
+fn a_gitops_path_onto_another_lane_or_shiplane_data_is_refused_at_its_line() {
+    let text = "version: 1
+project: shop
+defaults:
+  gitops: { repo: /srv/gitops.git }
+services:
+  api: { paths: [\"services/api/**\"] }
+lanes:
+  dev:
+    gitops: { path: lanes/staging }
+  staging:
+    approvals: 2
+  qa:
+    gitops: { path: artifacts/api.json }
+  hooks:
+    gitops: { path: .git/hooks }
+";
+    let out = check_text(text, &["--json"]);
+    common::assert_exit(&out, 2);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: Vec<(String, u64)> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_owned(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("gitops-path-overlap".to_owned(), 9),
+            ("gitops-path-overlap".to_owned(), 13),
+            ("invalid-gitops-path".to_owned(), 15),
+        ]
+    );
+}

@@ -5,10 +5,10 @@ use std::path::Path;
 
 #[test]
 fn the_documented_github_workflow_validates_against_the_official_schema() {
-    // A copy kept with the tests (provenance and licence in tests/schemas/README.md), so a fresh
-    // clone needs nothing beside the repository.
-    let schema_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/github/github-workflow.json");
+    // A copy kept in the repository (provenance and licence in testdata/schemas/README.md), so
+    // a fresh clone needs nothing beside it.
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/schemas/github/github-workflow.json");
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
     let text = std::fs::read_to_string(

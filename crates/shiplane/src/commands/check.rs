@@ -24,12 +24,10 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
             "diagnostics": diagnostic::to_json(&loaded.diagnostics, &file.display),
         });
         if args.show_effective {
-            doc["effective"] = serde_json::to_value(&loaded.effective).map_err(|e| {
-                CliError::new(
-                    EXIT_FAILURE,
-                    format!("cannot print the effective intent: {e}"),
-                )
-            })?;
+            doc["effective"] = loaded.effective.as_ref().map_or(
+                serde_json::Value::Null,
+                shiplane_intent::EffectiveIntent::to_json_without_credentials,
+            );
         }
         out.print_json(&doc);
     } else {
@@ -47,12 +45,15 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
         if args.show_effective
             && let Some(eff) = &loaded.effective
         {
-            let text = serde_json::to_string_pretty(eff).map_err(|e| {
-                CliError::new(
-                    EXIT_FAILURE,
-                    format!("cannot print the effective intent: {e}"),
-                )
-            })?;
+            // Never the model itself: an address may carry a credential (refused above, but
+            // the model of an invalid intent is printed too).
+            let text =
+                serde_json::to_string_pretty(&eff.to_json_without_credentials()).map_err(|e| {
+                    CliError::new(
+                        EXIT_FAILURE,
+                        format!("cannot print the effective intent: {e}"),
+                    )
+                })?;
             crate::outln!("{text}");
         }
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
@@ -106,4 +107,23 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
     } else {
         EXIT_INVALID.exit()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// `check` refuses lanes whose directory overlaps Shiplane's own data; the list it uses must
+    /// be where that data is really written.
+    #[test]
+    fn reserved_gitops_paths_are_where_shiplane_writes_its_own_data() {
+        let reserved: Vec<&str> = shiplane_intent::RESERVED_GITOPS_PATHS
+            .iter()
+            .map(|(p, _)| *p)
+            .collect();
+        let index = shiplane_artifacts::index_path("api");
+        assert!(
+            reserved.iter().any(|r| index.starts_with(&format!("{r}/"))),
+            "{index} is not under {reserved:?}"
+        );
+        assert!(reserved.contains(&crate::commands::registry_gc::AUDIT_LOG));
+    }
 }

@@ -924,25 +924,23 @@ pub fn run_render(
         .clone()
         .unwrap_or_else(|| Path::new("rendered").join(&lane.name));
     let base = format!("{}/", lane.gitops.path.trim_end_matches('/'));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        CliError::new(
+            EXIT_FAILURE,
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })?;
+    let rel = |path: &'_ String| -> String { path.strip_prefix(&base).unwrap_or(path).to_owned() };
+    for path in files.keys() {
+        crate::out_dir::check_no_links(&dir, &rel(path))?;
+    }
     let mut written = Vec::new();
     for (path, bytes) in &files {
-        let rel = path.strip_prefix(&base).unwrap_or(path);
-        let target = dir.join(rel);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                CliError::new(
-                    EXIT_FAILURE,
-                    format!("cannot create {}: {e}", parent.display()),
-                )
-            })?;
-        }
-        std::fs::write(&target, bytes).map_err(|e| {
-            CliError::new(
-                EXIT_FAILURE,
-                format!("cannot write {}: {e}", target.display()),
-            )
-        })?;
-        written.push(rel.to_owned());
+        let rel = rel(path);
+        // Never through a symbolic link inside `dir` (exit 1, naming the link): a link left
+        // there would make render write outside the directory or over the link's target.
+        crate::out_dir::write_file(&dir, &rel, bytes)?;
+        written.push(rel);
     }
     if out.json {
         out.print_json(&serde_json::json!({ "lane": lane.name, "release": release.id, "out": dir.display().to_string(), "files": written }));

@@ -340,7 +340,7 @@ fn emit(
         PlanFormat::GithubMatrix => {
             let jobs = build_jobs(plan, spec, &head_hex)
                 .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
-            println!(
+            crate::outln!(
                 "{}",
                 serde_json::to_string(&github_matrix(&jobs)).unwrap_or_default()
             );
@@ -361,7 +361,7 @@ fn emit(
             } else {
                 tekton(&jobs, &opts)
             };
-            print!("{text}");
+            crate::output::write_stdout(&text);
         }
     }
     Ok(())
@@ -566,14 +566,14 @@ fn short(hex: &str) -> &str {
 fn print_table(plan: &Plan, head: &Commit, base: Option<&Commit>, out: &Output) {
     let head_hex = head.id.to_hex();
     match base {
-        Some(b) => println!(
+        Some(b) => crate::outln!(
             "Plan for {} ({}) against {} ({})",
             head.rev,
             short(&head_hex),
             b.rev,
             short(&b.id.to_hex())
         ),
-        None => println!("Plan for {} ({})", head.rev, short(&head_hex)),
+        None => crate::outln!("Plan for {} ({})", head.rev, short(&head_hex)),
     }
     let mut rows: Vec<(&str, &str, String, String)> = Vec::new();
     for a in &plan.affected {
@@ -613,10 +613,12 @@ fn print_table(plan: &Plan, head: &Commit, base: Option<&Commit>, out: &Output) 
         ));
     }
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(7).max(7);
-    println!();
-    println!(
+    crate::outln!();
+    crate::outln!(
         "  {:<6} {:<width$}  {:<12}  WHY",
-        "ACTION", "SERVICE", "FINGERPRINT"
+        "ACTION",
+        "SERVICE",
+        "FINGERPRINT"
     );
     for (action, service, fp, why) in &rows {
         let styled = match *action {
@@ -632,10 +634,10 @@ fn print_table(plan: &Plan, head: &Commit, base: Option<&Commit>, out: &Output) 
             ),
             _ => format!("{action:<6}"),
         };
-        println!("  {styled} {service:<width$}  {fp:<12}  {why}");
+        crate::outln!("  {styled} {service:<width$}  {fp:<12}  {why}");
     }
-    println!();
-    println!(
+    crate::outln!();
+    crate::outln!(
         "{} to build, {} reused, {} unchanged{}",
         plan.affected.len(),
         plan.reused.len(),
@@ -680,14 +682,14 @@ fn print_explanation(e: &Explanation, warnings: &[String], out: &Output) {
         return;
     }
     if e.unchanged() {
-        println!(
+        crate::outln!(
             "{}: fingerprint unchanged ({}); nothing to rebuild",
             e.service,
             e.head_fingerprint.short()
         );
         return;
     }
-    println!(
+    crate::outln!(
         "{}: fingerprint {} → {}",
         e.service,
         e.base_fingerprint
@@ -695,12 +697,12 @@ fn print_explanation(e: &Explanation, warnings: &[String], out: &Output) {
         e.head_fingerprint.short()
     );
     for g in &e.groups {
-        println!("  {}:", g.rule);
+        crate::outln!("  {}:", g.rule);
         if g.files.is_empty() {
-            println!("    the service's build settings changed in the intent");
+            crate::outln!("    the service's build settings changed in the intent");
         }
         for f in &g.files {
-            println!(
+            crate::outln!(
                 "    {:<9} {}",
                 format!("{:?}", f.change).to_lowercase(),
                 f.path
