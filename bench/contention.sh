@@ -65,7 +65,7 @@ export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NA
   echo "version: 1"
   echo "project: contention"
   echo "defaults:"
-  echo "  registry: \"oci-layout:$W/registry\""
+  echo "  registry: \"oci-layout:$W/registry:contention\""
   echo "  gitops: { repo: \"$REMOTE\", branch: main }"
   echo "  run: { replicas: 1, resources: { cpu: 100m, memory: 128Mi } }"
   echo "services:"
@@ -99,6 +99,7 @@ for run in $(seq "$RUNS"); do
   git -C "$W/srv/gitops.git" update-ref refs/heads/main "$BEFORE"
   R=$W/run-$run; mkdir -p "$R"
   echo "== run $run"; uptime
+  PIDS=()
   for i in $(seq -f '%02g' 1 "$LANES"); do
     (
       t0=$(date +%s.%N)
@@ -106,8 +107,9 @@ for run in $(seq "$RUNS"); do
       t1=$(date +%s.%N)
       echo "l$i $rc $(echo "$t1 - $t0" | bc)" > "$R/l$i.time"
     ) &
+    PIDS+=($!)
   done
-  wait
+  wait "${PIDS[@]}"   # not a bare `wait`: that would wait for the daemon too
   cat "$R"/*.time | sort > "$R/times.txt"
   landed=$(git -C "$W/srv/gitops.git" rev-list --count "$BEFORE..main")
   ok=$(awk '$2 == 0' "$R/times.txt" | wc -l)
@@ -115,10 +117,14 @@ for run in $(seq "$RUNS"); do
   for i in $(seq -f '%02g' 1 "$LANES"); do
     git -C "$W/srv/gitops.git" ls-tree -r --name-only main | grep -q "l$i/" && files=$((files + 1))
   done
-  awk -v run="$run" -v ok="$ok" -v landed="$landed" -v files="$files" -v n="$LANES" '
-    { t[NR] = $3; s += $3; if ($3 > max) max = $3; if (min == "" || $3 < min) min = $3 }
-    END { asort(t); printf "run %s: %d/%d exited 0, %d commits landed, %d/%d lanes written; wall min %.2f s, median %.2f s, max %.2f s, mean %.2f s\n",
-          run, ok, n, landed, files, n, min, t[int((NR + 1) / 2)], max, s / NR }' "$R/times.txt"
+  python3 - "$run" "$ok" "$landed" "$files" "$LANES" "$R/times.txt" <<'PY'
+import statistics, sys
+run, ok, landed, files, n, path = sys.argv[1:]
+t = [float(line.split()[2]) for line in open(path)]
+print(f"run {run}: {ok}/{n} exited 0, {landed} commits landed, {files}/{n} lanes written; "
+      f"wall min {min(t):.2f} s, median {statistics.median(t):.2f} s, max {max(t):.2f} s, "
+      f"mean {statistics.mean(t):.2f} s")
+PY
   awk '$2 != 0 { print "  FAILED:", $0 }' "$R/times.txt"
   for f in "$R"/*.err; do [[ -s $f ]] && { echo "  stderr of $(basename "$f"):"; sed 's/^/    /' "$f"; }; done || true
 done
