@@ -11,6 +11,8 @@
 #
 # Usage: bench/contention.sh
 # Env:   SHIPLANE=path (default: $CARGO_TARGET_DIR/release/shiplane built from `git archive HEAD`)
+#        PEER=rev also runs the storms with a binary built from that commit (for example the
+#        commit before the fix), in the same run, for comparison
 #        RUNS=3 (storms of 20)   LANES=20   OUT=bench/out
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -27,19 +29,29 @@ echo "== contention benchmark: $LANES concurrent promotions into one git:// repo
 date -u; uptime; nproc; git --version
 
 # 1. Shiplane, release build of the committed code (as bench/lanes.sh does).
-COMMIT=$(git -C "$BENCH/.." rev-parse --short HEAD)
-if [[ -z ${SHIPLANE:-} ]]; then
+build() { # REV -> path of a release binary built from `git archive REV`
+  local commit export
+  commit=$(git -C "$BENCH/.." rev-parse --short "$1")
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target}
-  EXPORT=$OUT/src-$COMMIT
-  if [[ ! -f $EXPORT/Cargo.toml ]]; then
-    mkdir -p "$EXPORT" && git -C "$BENCH/.." archive HEAD | tar -x -C "$EXPORT"
+  export=$OUT/src-$commit
+  if [[ ! -f $export/Cargo.toml ]]; then
+    mkdir -p "$export" && git -C "$BENCH/.." archive "$commit" | tar -x -C "$export"
   fi
-  (cd "$EXPORT" && cargo build --quiet --release -p shiplane)
-  mkdir -p "$OUT/bin" && cp "$CARGO_TARGET_DIR/release/shiplane" "$OUT/bin/shiplane-$COMMIT"
-  SHIPLANE=$OUT/bin/shiplane-$COMMIT
+  if [[ ! -x $OUT/bin/shiplane-$commit ]]; then
+    (cd "$export" && cargo build --quiet --release -p shiplane)
+    mkdir -p "$OUT/bin" && cp "$CARGO_TARGET_DIR/release/shiplane" "$OUT/bin/shiplane-$commit"
+  fi
+  echo "$OUT/bin/shiplane-$commit"
+}
+if [[ -z ${SHIPLANE:-} ]]; then
+  SHIPLANE=$(build HEAD)
 fi
-"$SHIPLANE" --version || true
-echo "shiplane: $SHIPLANE (source commit $COMMIT)"
+echo "shiplane: $SHIPLANE (HEAD is $(git -C "$BENCH/.." rev-parse --short HEAD))"
+BINARIES=("$SHIPLANE")
+if [[ -n ${PEER:-} ]]; then
+  BINARIES+=("$(build "$PEER")")
+  echo "peer: ${BINARIES[1]}"
+fi
 
 # 2. The GitOps repository behind a git daemon on a free loopback port. git-daemon is run
 #    directly (not through the `git` wrapper) so that killing it stops the server.
@@ -95,15 +107,17 @@ BEFORE=$(git -C "$W/srv/gitops.git" rev-parse refs/heads/main)
 echo "published 3 services; gitops main at $BEFORE"
 
 # 4. The storms: all processes start together; each records lane, exit status, wall time.
+for bin in "${BINARIES[@]}"; do
 for run in $(seq "$RUNS"); do
   git -C "$W/srv/gitops.git" update-ref refs/heads/main "$BEFORE"
-  R=$W/run-$run; mkdir -p "$R"
-  echo "== run $run"; uptime
+  rm -rf "$SHIPLANE_CACHE_DIR"
+  R=$W/run-$(basename "$bin")-$run; mkdir -p "$R"
+  echo "== $(basename "$bin"), run $run"; uptime
   PIDS=()
   for i in $(seq -f '%02g' 1 "$LANES"); do
     (
       t0=$(date +%s.%N)
-      rc=0; "$SHIPLANE" promote "l$i" --commit HEAD --json > "$R/l$i.json" 2> "$R/l$i.err" || rc=$?
+      rc=0; "$bin" promote "l$i" --commit HEAD --json > "$R/l$i.json" 2> "$R/l$i.err" || rc=$?
       t1=$(date +%s.%N)
       echo "l$i $rc $(echo "$t1 - $t0" | bc)" > "$R/l$i.time"
     ) &
@@ -113,9 +127,10 @@ for run in $(seq "$RUNS"); do
   cat "$R"/*.time | sort > "$R/times.txt"
   landed=$(git -C "$W/srv/gitops.git" rev-list --count "$BEFORE..main")
   ok=$(awk '$2 == 0' "$R/times.txt" | wc -l)
+  git -C "$W/srv/gitops.git" ls-tree -r --name-only main > "$R/tree.txt"
   files=0
   for i in $(seq -f '%02g' 1 "$LANES"); do
-    git -C "$W/srv/gitops.git" ls-tree -r --name-only main | grep -q "l$i/" && files=$((files + 1))
+    grep -q "^lanes/l$i/release.json$" "$R/tree.txt" && files=$((files + 1))
   done
   python3 - "$run" "$ok" "$landed" "$files" "$LANES" "$R/times.txt" <<'PY'
 import statistics, sys
@@ -127,6 +142,7 @@ print(f"run {run}: {ok}/{n} exited 0, {landed} commits landed, {files}/{n} lanes
 PY
   awk '$2 != 0 { print "  FAILED:", $0 }' "$R/times.txt"
   for f in "$R"/*.err; do [[ -s $f ]] && { echo "  stderr of $(basename "$f"):"; sed 's/^/    /' "$f"; }; done || true
+done
 done
 uptime
 

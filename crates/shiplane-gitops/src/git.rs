@@ -341,7 +341,10 @@ struct Pipe {
 }
 
 impl Pipe {
-    fn start(pipe: Option<impl std::io::Read + Send + 'static>, events: mpsc::Sender<Event>) -> Pipe {
+    fn start(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+        events: mpsc::Sender<Event>,
+    ) -> Pipe {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let Some(mut pipe) = pipe else {
             let _ = events.send(Event::Closed);

@@ -884,7 +884,11 @@ fn timed_out_in(err: &GitopsError, expected: &str) {
     assert_eq!(operation, expected, "{err}");
     assert!(err.is_retryable(), "a timeout is transient: {err}");
     let text = err.to_string();
-    for needle in ["timed out", "no progress for 700 ms", "SHIPLANE_NETWORK_TIMEOUT"] {
+    for needle in [
+        "timed out",
+        "no progress for 700 ms",
+        "SHIPLANE_NETWORK_TIMEOUT",
+    ] {
         assert!(text.contains(needle), "`{needle}` missing from: {text}");
     }
 }
@@ -909,8 +913,7 @@ fn a_git_remote_that_accepts_and_never_answers_fails_within_the_timeout() {
     let (remote, daemon) = served_repo(tmp.path());
     let url = daemon.url("gitops.git");
     let mut repo =
-        GitopsRepo::open_with_timeouts(&url, "main", &tmp.path().join("cache2"), timeouts)
-            .unwrap();
+        GitopsRepo::open_with_timeouts(&url, "main", &tmp.path().join("cache2"), timeouts).unwrap();
     let (first, _) = committed(&repo.apply(&write("a", "a\n"), &message("a")).unwrap());
     let port = daemon.port;
     drop(daemon);
@@ -931,11 +934,11 @@ fn a_git_remote_that_accepts_and_never_answers_fails_within_the_timeout() {
 /// run to "gave up after 8 attempts in 3.6 s" although nothing conflicted. With the default
 /// retry policy every writer must land, each exactly once.
 fn twenty_writers_to_their_own_paths_all_land_once(url: &str, remote: &Path, caches: &Path) {
-    let mut seed = GitopsRepo::open(url, "main", &caches.join("seed")).unwrap();
+    let mut seed = GitopsRepo::open(url, "main", &caches.join("seed")).expect("opens");
     committed(
         &seed
             .apply(&write("README", "gitops\n"), &message("init"))
-            .unwrap(),
+            .expect("the first commit lands"),
     );
     let writers = 20;
     let barrier = Arc::new(Barrier::new(writers));
@@ -970,7 +973,9 @@ fn twenty_writers_to_their_own_paths_all_land_once(url: &str, remote: &Path, cac
     let log = git(remote, &["log", "--format=%s", "main"]);
     let mut subjects: Vec<&str> = log.lines().filter(|s| *s != "init").collect();
     subjects.sort_unstable();
-    let expected: Vec<String> = (1..=writers).map(|i| format!("Promote to l{i:02}")).collect();
+    let expected: Vec<String> = (1..=writers)
+        .map(|i| format!("Promote to l{i:02}"))
+        .collect();
     assert_eq!(subjects, expected, "every writer's commit exactly once");
     for i in 1..=writers {
         let lane = format!("l{i:02}");
@@ -993,9 +998,5 @@ fn twenty_concurrent_writers_to_their_own_lanes_all_land_once_over_file_urls() {
 fn twenty_concurrent_writers_to_their_own_lanes_all_land_once_over_git_daemon() {
     let tmp = tempfile::tempdir().unwrap();
     let (remote, daemon) = served_repo(tmp.path());
-    twenty_writers_to_their_own_paths_all_land_once(
-        &daemon.url("gitops.git"),
-        &remote,
-        tmp.path(),
-    );
+    twenty_writers_to_their_own_paths_all_land_once(&daemon.url("gitops.git"), &remote, tmp.path());
 }

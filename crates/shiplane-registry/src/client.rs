@@ -492,7 +492,12 @@ impl RegistryClient {
     /// A transport failure of a request begun at `started` as a [`RegistryError`]: a timeout
     /// says which limit ran out and how to change it; the rest (refused, reset, broken pipe)
     /// is a retryable [`RegistryError::Connection`].
-    fn transport(&self, error: &reqwest::Error, operation: &str, started: Instant) -> RegistryError {
+    fn transport(
+        &self,
+        error: &reqwest::Error,
+        operation: &str,
+        started: Instant,
+    ) -> RegistryError {
         if error.is_timeout() {
             let reason = if error.is_connect() {
                 format!(

@@ -227,9 +227,7 @@ impl RegistryError {
     /// 401/403/404, digest mismatches or bad input.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::TooManyRequests { .. } | Self::Connection { .. } | Self::TimedOut { .. } => {
-                true
-            }
+            Self::TooManyRequests { .. } | Self::Connection { .. } | Self::TimedOut { .. } => true,
             Self::ServerError { status, .. } => !matches!(status, 501 | 505),
             _ => false,
         }

@@ -14,8 +14,8 @@ use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID};
 /// comma-separated; loopback is always allowed) and the network limits
 /// (`SHIPLANE_NETWORK_TIMEOUT`, seconds without progress; an invalid value is a usage error).
 pub fn connect_options() -> Result<ConnectOptions, CliError> {
-    let timeouts = NetworkTimeouts::from_env()
-        .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+    let timeouts =
+        NetworkTimeouts::from_env().map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
     Ok(ConnectOptions {
         insecure_registries: std::env::var("SHIPLANE_INSECURE_REGISTRIES")
             .unwrap_or_default()

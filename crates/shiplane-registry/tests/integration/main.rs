@@ -18,8 +18,8 @@ use bytes::Bytes;
 use shiplane_registry::protocol::{OCI_INDEX_V1, OCI_MANIFEST_V1};
 use shiplane_registry::{
     ClientOptions, ConnectOptions, Credentials, Digest, NetworkTimeouts, OciLayout, Reference,
-    Registry,
-    RegistryClient, RegistryError, RepoRef, RetryPolicy, copy_image, push_image, registry_from_ref,
+    Registry, RegistryClient, RegistryError, RepoRef, RetryPolicy, copy_image, push_image,
+    registry_from_ref,
 };
 use support::{
     RegistryConfig, TestRegistry, TestRegistryClients as _, fast_retry, have, packed, skopeo,
@@ -1000,7 +1000,10 @@ async fn a_registry_that_accepts_and_never_answers_fails_within_the_timeout() {
         .await
         .expect("the request never ended: the network timeout did not fire")
         .unwrap_err();
-    assert!(matches!(&error, RegistryError::TimedOut { .. }), "{error:?}");
+    assert!(
+        matches!(&error, RegistryError::TimedOut { .. }),
+        "{error:?}"
+    );
     assert!(error.is_retryable());
     let text = error.to_string();
     for needle in [
@@ -1011,5 +1014,9 @@ async fn a_registry_that_accepts_and_never_answers_fails_within_the_timeout() {
     ] {
         assert!(text.contains(needle), "`{needle}` missing from: {text}");
     }
-    assert_eq!(accepted.load(Ordering::SeqCst), 1, "a timeout is not retried");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "a timeout is not retried"
+    );
 }
