@@ -1,7 +1,7 @@
 //! Errors of the `GitOps` writer.
 //!
 //! Every variant says whether it is worth retrying ([`GitopsError::is_retryable`]): a network
-//! failure or a lost race for the branch (non-fast-forward) is; a refused credential, a remote
+//! failure, a timeout or a lost race for the branch (non-fast-forward) is; a refused credential, a remote
 //! that does not exist, a push the server refuses for policy reasons, bad input or a change the
 //! caller's closure refuses to compute (a real conflict) are not. Remote addresses in errors are
 //! always the redacted form, and git's own output is scrubbed of credentials before it is kept.
@@ -79,6 +79,29 @@ pub enum GitopsError {
         /// What git said, redacted.
         detail: String,
     },
+    /// A git process talking to the remote made no progress within the inactivity limit, or
+    /// ran past its total deadline, and was killed with its helpers. Retryable by a later
+    /// run; [`crate::GitopsRepo::apply`] does not retry it itself, because the remote has
+    /// already had the whole limit to answer and a retry would multiply the documented bound.
+    #[error(
+        "GitOps remote {remote} timed out: `git {operation}` {reason} and was stopped. \
+         SHIPLANE_NETWORK_TIMEOUT is {}; raise it (in seconds) for a slow remote, or check that \
+         the remote is up and answering",
+        shiplane_http::seconds(*inactivity)
+    )]
+    TimedOut {
+        /// The remote, redacted.
+        remote: String,
+        /// The git subcommand (`fetch`, `push`).
+        operation: String,
+        /// What ran out, for example "made no progress for 20 s".
+        reason: String,
+        /// The inactivity limit in force.
+        inactivity: Duration,
+    },
+    /// `SHIPLANE_NETWORK_TIMEOUT` is not a usable number of seconds. Terminal.
+    #[error(transparent)]
+    InvalidTimeout(#[from] shiplane_http::InvalidTimeout),
     /// The remote refused the credentials (or none were offered). Terminal until the token or
     /// key is fixed.
     #[error(
@@ -162,15 +185,17 @@ pub enum GitopsError {
 }
 
 impl GitopsError {
-    /// True when trying again later (after a fetch) may succeed: the network failed or the
-    /// branch moved. False for everything that needs a human: bad input, refused credentials,
+    /// True when trying again later (after a fetch) may succeed: the network failed or timed
+    /// out, or the branch moved. False for everything that needs a human: bad input, refused credentials,
     /// a missing remote, a refused push, a conflicting change.
     ///
     /// [`GitopsError::RetriesExhausted`] answers for its last error: the condition was
     /// transient, the budget just ran out.
     pub fn is_retryable(&self) -> bool {
         match self {
-            GitopsError::Unreachable { .. } | GitopsError::NonFastForward { .. } => true,
+            GitopsError::Unreachable { .. }
+            | GitopsError::TimedOut { .. }
+            | GitopsError::NonFastForward { .. } => true,
             GitopsError::RetriesExhausted { last, .. } => last.is_retryable(),
             _ => false,
         }

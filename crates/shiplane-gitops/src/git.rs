@@ -5,10 +5,26 @@
 //! hooks, `LC_ALL=C` so failures can be classified, no inherited `GIT_DIR`-style variables, and
 //! ssh in batch mode. Owns the mapping from git's stderr and `push --porcelain` output to
 //! [`GitopsError`] variants (terminal vs retryable). Knows nothing about trees or commits.
+//!
+//! # Every network operation ends
+//!
+//! git has no inactivity timeout of its own for `git://` (a daemon that accepts and never
+//! answers hangs fetch and push forever), and its https and ssh limits are opt-in. So every
+//! git that talks to the remote runs under a watchdog ([`GitRunner::network`]): with
+//! `--progress` git writes to stderr while a transfer moves, and a child that writes nothing
+//! for [`NetworkTimeouts::inactivity`], or runs past [`NetworkTimeouts::total`], is killed
+//! together with its helpers (ssh, `git-remote-https`, `pack-objects`) as one process group.
+//! The transports' own limits are set too, so they fail first and with a better message:
+//! `GIT_HTTP_LOW_SPEED_*` for https, `ConnectTimeout`/`ServerAliveInterval` for ssh.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use shiplane_http::NetworkTimeouts;
 
 use crate::GitopsError;
 use crate::remote::{Remote, RemoteKind};
@@ -92,6 +108,7 @@ pub(crate) struct GitRunner<'a> {
     pub(crate) mirror: &'a Path,
     pub(crate) remote: &'a Remote,
     pub(crate) askpass: &'a Path,
+    pub(crate) timeouts: NetworkTimeouts,
 }
 
 impl GitRunner<'_> {
@@ -117,10 +134,17 @@ impl GitRunner<'_> {
             && std::env::var_os("GIT_SSH_COMMAND").is_none()
             && std::env::var_os("GIT_SSH").is_none()
         {
-            // BatchMode: fail instead of asking for a password or a host key decision.
+            // BatchMode: fail instead of asking for a password or a host key decision. The
+            // keepalives end a session whose server went silent after about the inactivity
+            // limit (three unanswered probes), before the watchdog has to.
+            let connect = self.timeouts.connect.as_secs().max(1);
+            let alive = (self.timeouts.inactivity.as_secs() / 3).max(1);
             cmd.env(
                 "GIT_SSH_COMMAND",
-                "ssh -o BatchMode=yes -o ConnectTimeout=30",
+                format!(
+                    "ssh -o BatchMode=yes -o ConnectTimeout={connect} \
+                     -o ServerAliveInterval={alive} -o ServerAliveCountMax=3"
+                ),
             );
         }
         if self.remote.kind == RemoteKind::Http {
@@ -130,10 +154,13 @@ impl GitRunner<'_> {
             if let Some(user) = &self.remote.username {
                 cmd.env(USERNAME_ENV, user);
             }
-            // Abort a stalled transfer instead of hanging a release forever.
+            // Abort a stalled transfer instead of hanging a release forever: under one byte a
+            // second for the inactivity limit is curl's way of saying "no progress".
             if std::env::var_os("GIT_HTTP_LOW_SPEED_LIMIT").is_none() {
-                cmd.env("GIT_HTTP_LOW_SPEED_LIMIT", "1000")
-                    .env("GIT_HTTP_LOW_SPEED_TIME", "60");
+                cmd.env("GIT_HTTP_LOW_SPEED_LIMIT", "1").env(
+                    "GIT_HTTP_LOW_SPEED_TIME",
+                    self.timeouts.inactivity.as_secs().max(1).to_string(),
+                );
             }
         }
         cmd.arg("--git-dir").arg(self.mirror);
@@ -176,6 +203,90 @@ impl GitRunner<'_> {
             .map_err(|source| GitopsError::GitUnavailable { source })
     }
 
+    /// Runs `cmd`, a git that talks to the remote (`fetch`, `push`), under the watchdog: it is
+    /// killed with its process group when it writes nothing for the inactivity limit or runs
+    /// past the total limit, and that is a [`GitopsError::TimedOut`] naming `operation`.
+    ///
+    /// The caller passes `--progress` so that a transfer that moves also writes.
+    pub(crate) fn network(&self, mut cmd: Command, operation: &str) -> Result<Output, GitopsError> {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // Its own process group, so that the watchdog can kill git and every helper it
+        // started in one call; killing only git would leave a `pack-objects` or ssh blocked
+        // on the silent connection.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let mut child = cmd
+            .spawn()
+            .map_err(|source| GitopsError::GitUnavailable { source })?;
+        let (events, progress) = mpsc::channel();
+        let stdout = Pipe::start(child.stdout.take(), events.clone());
+        let stderr = Pipe::start(child.stderr.take(), events);
+        let started = Instant::now();
+        let mut last_progress = started;
+        let mut open_pipes = 2;
+        let mut expired = None;
+        while open_pipes > 0 {
+            let idle_left = self
+                .timeouts
+                .inactivity
+                .saturating_sub(last_progress.elapsed());
+            let total_left = self.timeouts.total.saturating_sub(started.elapsed());
+            match progress.recv_timeout(idle_left.min(total_left)) {
+                Ok(Event::Data) => last_progress = Instant::now(),
+                Ok(Event::Closed) => open_pipes -= 1,
+                Err(RecvTimeoutError::Timeout) => {
+                    expired = Some(if total_left <= idle_left {
+                        format!(
+                            "did not finish within its deadline of {}",
+                            shiplane_http::seconds(self.timeouts.total)
+                        )
+                    } else {
+                        format!(
+                            "made no progress for {}",
+                            shiplane_http::seconds(self.timeouts.inactivity)
+                        )
+                    });
+                    break;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        if let Some(reason) = expired {
+            kill_group(&mut child);
+            let _ = child.wait();
+            return Err(GitopsError::TimedOut {
+                remote: self.remote.display().to_owned(),
+                operation: operation.to_owned(),
+                reason,
+                inactivity: self.timeouts.inactivity,
+            });
+        }
+        // Both pipes are closed, so git has exited or is about to; a git that closed its
+        // output and kept running would be new behaviour, and is bounded all the same.
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if last_progress.elapsed() < self.timeouts.inactivity => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Ok(None) => {
+                    kill_group(&mut child);
+                    break child
+                        .wait()
+                        .map_err(|source| GitopsError::GitUnavailable { source })?;
+                }
+                Err(source) => return Err(GitopsError::GitUnavailable { source }),
+            }
+        };
+        Ok(Output {
+            status,
+            stdout: stdout.take(),
+            stderr: stderr.take(),
+        })
+    }
+
     /// Runs a local command on the mirror and returns its stdout, or a [`GitopsError::Git`].
     pub(crate) fn local(
         &self,
@@ -200,8 +311,9 @@ impl GitRunner<'_> {
         let text = String::from_utf8_lossy(stderr);
         let lines: Vec<&str> = text
             .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
+            // A progress meter redraws its line with `\r`; its last state is what counts.
+            .map(|l| l.rsplit('\r').next().unwrap_or(l).trim())
+            .filter(|l| !l.is_empty() && !l.starts_with("hint:") && !is_progress(l))
             .collect();
         let mut joined = lines.join("; ");
         if joined.is_empty() {
@@ -232,6 +344,88 @@ impl GitRunner<'_> {
             },
         }
     }
+}
+
+/// What a pipe reader tells the watchdog.
+enum Event {
+    /// Bytes arrived: the child is making progress.
+    Data,
+    /// The pipe reached its end.
+    Closed,
+}
+
+/// One of the child's output pipes, drained by a thread into a shared buffer.
+///
+/// The buffer is shared rather than returned by `join` so that after a kill the watchdog
+/// never waits on a reader: a helper that escaped the process group could hold the pipe open.
+struct Pipe {
+    buffer: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Pipe {
+    fn start(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+        events: mpsc::Sender<Event>,
+    ) -> Pipe {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let Some(mut pipe) = pipe else {
+            let _ = events.send(Event::Closed);
+            return Pipe { buffer };
+        };
+        let sink = buffer.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            loop {
+                match pipe.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        sink.lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .extend_from_slice(&chunk[..n]);
+                        let _ = events.send(Event::Data);
+                    }
+                }
+            }
+            let _ = events.send(Event::Closed);
+        });
+        Pipe { buffer }
+    }
+
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.buffer.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Kills `child` and everything in its process group (see [`GitRunner::network`]).
+fn kill_group(child: &mut Child) {
+    #[cfg(unix)]
+    {
+        let group = rustix::process::Pid::from_child(child);
+        if rustix::process::kill_process_group(group, rustix::process::Signal::KILL).is_ok() {
+            return;
+        }
+    }
+    // The group is gone already, or this is not unix: at least git itself.
+    let _ = child.kill();
+}
+
+/// Whether `line` is one of git's progress meters, which `--progress` asks for so that the
+/// watchdog sees a transfer move, but which say nothing about why it failed.
+fn is_progress(line: &str) -> bool {
+    let line = line.strip_prefix("remote: ").unwrap_or(line).trim_start();
+    [
+        "Enumerating objects",
+        "Counting objects",
+        "Compressing objects",
+        "Writing objects",
+        "Receiving objects",
+        "Resolving deltas",
+        "Unpacking objects",
+        "Delta compression",
+        "Total ",
+    ]
+    .iter()
+    .any(|p| line.starts_with(p))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -278,6 +472,8 @@ pub(crate) fn classify(detail: &str) -> Failure {
         "connection refused",
         "connection timed out",
         "connection reset",
+        "broken pipe",
+        "connection aborted",
         "operation timed out",
         "timed out",
         "network is unreachable",
@@ -415,10 +611,35 @@ mod tests {
                 "fatal: unable to access 'https://h/r/': Could not resolve host: h",
                 Failure::Network,
             ),
+            (
+                "fatal: sha1 file '<stdout>' write error: Broken pipe; fatal: the remote end hung up unexpectedly",
+                Failure::Network,
+            ),
+            (
+                "fatal: read error: Connection reset by peer",
+                Failure::Network,
+            ),
+            (
+                "ssh: connect to host h port 22: Connection timed out",
+                Failure::Network,
+            ),
             ("fatal: something odd", Failure::Other),
         ] {
             assert_eq!(classify(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn progress_meters_are_not_reasons() {
+        for line in [
+            "remote: Enumerating objects: 5, done.",
+            "Receiving objects: 100% (3/3), done.",
+            "Writing objects: 100% (3/3), 250 bytes | 250.00 KiB/s, done.",
+            "Total 3 (delta 0), reused 0 (delta 0), pack-reused 0",
+        ] {
+            assert!(is_progress(line), "{line}");
+        }
+        assert!(!is_progress("fatal: the remote end hung up unexpectedly"));
     }
 
     #[test]

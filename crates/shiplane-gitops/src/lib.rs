@@ -12,7 +12,9 @@
 //! closure. Credentials never reach git's argv, a URL git sees, a cache path, or an error.
 //!
 //! Everything here is blocking (it spawns `git` and waits); async callers run it on a
-//! blocking thread. Retries sleep on the calling thread.
+//! blocking thread. Retries sleep on the calling thread. Every git that talks to the remote
+//! runs under a watchdog with the limits of `SHIPLANE_NETWORK_TIMEOUT` ([`NetworkTimeouts`]),
+//! so no fetch or push waits forever on a remote that stopped answering.
 
 mod change;
 mod error;
@@ -29,3 +31,5 @@ pub use message::{AUTHOR_EMAIL_ENV, AUTHOR_NAME_ENV, CommitMessage, Identity};
 pub use remote::redact_url_userinfo;
 pub use repo::{CommitInfo, DirEntry, EntryKind, GitopsRepo, Outcome, TreeView};
 pub use retry::RetryPolicy;
+/// The network limits every fetch and push runs under (see [`GitopsRepo::open_with_timeouts`]).
+pub use shiplane_http::{NETWORK_TIMEOUT_ENV, NetworkTimeouts};

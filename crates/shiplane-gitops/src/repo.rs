@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use shiplane_http::NetworkTimeouts;
+
 use crate::GitopsError;
 use crate::change::{ChangeSet, clean_path};
 use crate::error::Source;
@@ -197,6 +199,7 @@ pub struct GitopsRepo {
     head: Option<gix::ObjectId>,
     identity: Identity,
     retry: RetryPolicy,
+    timeouts: NetworkTimeouts,
 }
 
 /// Disambiguates temporary fetch refs of threads in one process.
@@ -213,8 +216,22 @@ impl GitopsRepo {
     /// fine: [`GitopsRepo::head`] is `None` and the first commit creates the branch.
     ///
     /// The author comes from [`Identity::from_env`] and the retry budget is
-    /// [`RetryPolicy::default`]; both can be replaced with the `with_` methods.
+    /// [`RetryPolicy::default`]; both can be replaced with the `with_` methods. The network
+    /// limits come from `SHIPLANE_NETWORK_TIMEOUT` ([`NetworkTimeouts::from_env`]); an invalid
+    /// value is a terminal [`GitopsError::InvalidTimeout`].
     pub fn open(remote: &str, branch: &str, cache_dir: &Path) -> Result<GitopsRepo, GitopsError> {
+        GitopsRepo::open_with_timeouts(remote, branch, cache_dir, NetworkTimeouts::from_env()?)
+    }
+
+    /// [`GitopsRepo::open`] with explicit network limits for every fetch and push, this
+    /// opening fetch included. A remote that makes no progress for `timeouts.inactivity` is a
+    /// [`GitopsError::TimedOut`].
+    pub fn open_with_timeouts(
+        remote: &str,
+        branch: &str,
+        cache_dir: &Path,
+        timeouts: NetworkTimeouts,
+    ) -> Result<GitopsRepo, GitopsError> {
         let remote = Remote::parse(remote)?;
         validate_branch(branch)?;
         std::fs::create_dir_all(cache_dir).map_err(|source| GitopsError::Cache {
@@ -231,6 +248,7 @@ impl GitopsRepo {
             head: None,
             identity: Identity::from_env(),
             retry: RetryPolicy::default(),
+            timeouts,
         };
         repo.init_mirror()?;
         repo.fetch()?;
@@ -274,8 +292,9 @@ impl GitopsRepo {
 
     /// Fetches the branch and returns its head (`None` if the remote has no such branch).
     ///
-    /// Network failures are [`GitopsError::Unreachable`] (retryable); a missing repository
-    /// or refused credentials are terminal.
+    /// Network failures are [`GitopsError::Unreachable`] and a remote that stops answering is
+    /// [`GitopsError::TimedOut`] (both retryable); a missing repository or refused
+    /// credentials are terminal.
     pub fn fetch(&mut self) -> Result<Option<String>, GitopsError> {
         let runner = self.runner();
         let n = FETCH_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -287,7 +306,8 @@ impl GitopsRepo {
         let mut cmd = runner.command();
         cmd.args([
             "fetch",
-            "--quiet",
+            // Progress on stderr is what tells the watchdog a long transfer is alive.
+            "--progress",
             "--no-tags",
             "--no-write-fetch-head",
             "--no-recurse-submodules",
@@ -295,7 +315,7 @@ impl GitopsRepo {
             &self.remote.url,
             &format!("refs/heads/{}:{tmp_ref}", self.branch),
         ]);
-        let out = GitRunner::output(cmd, None)?;
+        let out = runner.network(cmd, "fetch")?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             if stderr.contains("couldn't find remote ref") {
@@ -385,8 +405,12 @@ impl GitopsRepo {
     /// 3. A commit with `message` and the head as its only parent is pushed as
     ///    `<commit>:refs/heads/<branch>` — never forced.
     /// 4. If the branch moved (non-fast-forward) or the network failed, the branch is fetched
-    ///    again and `change` is **re-run on the new head**, after a capped, jittered backoff,
-    ///    within the [`RetryPolicy`]'s attempts and total time.
+    ///    again and `change` is **re-run on the new head**, after a capped, jittered backoff.
+    ///    Lost races are retried for as long as the [`RetryPolicy`]'s total time allows —
+    ///    contention is not failure, and twenty writers racing for one branch all land —
+    ///    while network failures also count against its attempts. A
+    ///    [`GitopsError::TimedOut`] is returned at once: the remote has had the whole
+    ///    inactivity limit to answer, and waiting again would multiply the documented bound.
     ///
     /// The head is not fetched before the first attempt: it is whatever [`GitopsRepo::open`],
     /// [`GitopsRepo::fetch`] or the last `apply` saw. A stale head costs one rejected push,
@@ -404,6 +428,7 @@ impl GitopsRepo {
         let started = Instant::now();
         let mut jitter = Jitter::new();
         let mut attempt = 0u32;
+        let mut network_failures = 0u32;
         let mut needs_fetch = false;
         let mut pushed: Option<gix::ObjectId> = None;
         loop {
@@ -417,12 +442,16 @@ impl GitopsRepo {
                     });
                 }
                 Ok(None) => return Ok(Outcome::NoChange),
+                Err(e @ GitopsError::TimedOut { .. }) => return Err(e),
                 Err(e) if e.is_retryable() => e,
                 Err(e) => return Err(e),
             };
+            if !matches!(error, GitopsError::NonFastForward { .. }) {
+                network_failures += 1;
+            }
             needs_fetch = true;
             let delay = jitter.draw(self.retry.ceiling(attempt + 1));
-            if attempt >= self.retry.max_attempts.max(1)
+            if network_failures >= self.retry.max_attempts.max(1)
                 || started.elapsed() + delay > self.retry.total_timeout
             {
                 return Err(GitopsError::RetriesExhausted {
@@ -527,12 +556,13 @@ impl GitopsRepo {
         cmd.args([
             "push",
             "--porcelain",
+            "--progress",
             "--no-verify",
             "--",
             &self.remote.url,
             &format!("{commit}:{dst}"),
         ]);
-        let out = GitRunner::output(cmd, None)?;
+        let out = runner.network(cmd, "push")?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         match parse_push(&stdout, &dst) {
             PushStatus::Accepted => Ok(()),
@@ -569,6 +599,7 @@ impl GitopsRepo {
             mirror: &tmp,
             remote: &self.remote,
             askpass: &self.askpass,
+            timeouts: self.timeouts,
         };
         runner.local(&["init", "--bare", "--quiet"], None)?;
         if std::fs::rename(&tmp, &self.mirror).is_err() {
@@ -589,6 +620,7 @@ impl GitopsRepo {
             mirror: &self.mirror,
             remote: &self.remote,
             askpass: &self.askpass,
+            timeouts: self.timeouts,
         }
     }
 

@@ -1,6 +1,11 @@
-//! The retry budget for pushing: bounded attempts, a total time limit, and capped
+//! The retry budget for pushing: a total time limit, a bound on network failures, and capped
 //! exponential backoff with full jitter so that writers who lost the same race do not collide
 //! again in lockstep.
+//!
+//! Why lost races are bounded by time and not by a count: twenty promotions of different
+//! lanes into one repository conflict on nothing but the branch head, and each lost race means
+//! someone else landed. A small attempt count turned that progress into failures ("gave up
+//! after 8 attempts in 3.6 s"); the time budget lets every writer land while still ending.
 //!
 //! Pure except for the jitter's seed; knows nothing about git.
 
@@ -10,7 +15,9 @@ use std::time::Duration;
 /// How hard [`crate::GitopsRepo::apply`] tries before giving up on retryable errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in total, the first included (at least 1).
+    /// Attempts that may fail on the network (an unreachable remote, a dropped connection)
+    /// before giving up, at least 1. A lost race for the branch (non-fast-forward) does not
+    /// count: those are retried until `total_timeout`.
     pub max_attempts: u32,
     /// The backoff before the second attempt is drawn from `0..=base_delay`; it doubles per
     /// attempt up to `max_delay`.
@@ -22,7 +29,7 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// 8 attempts, 50 ms doubling to at most 2 s, 60 s in total.
+    /// 8 network failures, 50 ms doubling to at most 2 s, 60 s in total.
     fn default() -> RetryPolicy {
         RetryPolicy {
             max_attempts: 8,

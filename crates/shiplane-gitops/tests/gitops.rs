@@ -7,7 +7,7 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use common::{
@@ -15,7 +15,8 @@ use common::{
     show,
 };
 use shiplane_gitops::{
-    ChangeSet, CommitMessage, EntryKind, GitopsError, GitopsRepo, Outcome, RetryPolicy, TreeView,
+    ChangeSet, CommitMessage, EntryKind, GitopsError, GitopsRepo, NetworkTimeouts, Outcome,
+    RetryPolicy, TreeView,
 };
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -845,4 +846,157 @@ fn killing_a_writer_at_any_moment_leaves_only_whole_commits() {
     assert_eq!(rev(&remote, "main").as_deref(), Some(commit.as_str()));
     assert_eq!(assert_counter_invariant(&remote), before + 1);
     eprintln!("killed 12 writers; {before} whole commits landed before the final one");
+}
+
+/// Only a guard against a hang taking the whole test run with it: far above any timeout the
+/// tests set, and never what a test asserts on.
+const HANG_GUARD: Duration = Duration::from_mins(3);
+
+/// Runs `f` on its own thread and returns its result, panicking if it never ends.
+fn hang_guarded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(HANG_GUARD)
+        .expect("the operation never ended: the network timeout did not fire")
+}
+
+/// A server on 127.0.0.1:`port` (0: any free port) that accepts every connection and never
+/// writes or closes it — a black-holed remote, as a stuck load balancer or a wedged daemon
+/// looks to a client. Returns the port.
+fn black_hole(port: u16) -> u16 {
+    let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the black hole");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+fn timed_out_in(err: &GitopsError, expected: &str) {
+    let GitopsError::TimedOut { operation, .. } = err else {
+        panic!("expected a timeout of `git {expected}`, got {err:?}");
+    };
+    assert_eq!(operation, expected, "{err}");
+    assert!(err.is_retryable(), "a timeout is transient: {err}");
+    let text = err.to_string();
+    for needle in [
+        "timed out",
+        "no progress for 700 ms",
+        "SHIPLANE_NETWORK_TIMEOUT",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from: {text}");
+    }
+}
+
+/// Regression: a `git://` remote that accepted the connection and never answered hung fetch
+/// and push without limit (a push waited 99 s). Open (its fetch), apply (its push) and fetch
+/// must each end with a timeout error naming the operation and the setting.
+#[test]
+fn a_git_remote_that_accepts_and_never_answers_fails_within_the_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let timeouts = NetworkTimeouts::from_inactivity(Duration::from_millis(700));
+
+    let url = format!("git://127.0.0.1:{}/x.git", black_hole(0));
+    let cache = tmp.path().join("cache");
+    let err = hang_guarded(move || {
+        GitopsRepo::open_with_timeouts(&url, "main", &cache, timeouts).unwrap_err()
+    });
+    timed_out_in(&err, "fetch");
+
+    // A remote that answered when opened and went silent afterwards: the daemon is replaced
+    // by a black hole on the same port.
+    let (remote, daemon) = served_repo(tmp.path());
+    let url = daemon.url("gitops.git");
+    let mut repo =
+        GitopsRepo::open_with_timeouts(&url, "main", &tmp.path().join("cache2"), timeouts).unwrap();
+    let (first, _) = committed(&repo.apply(&write("a", "a\n"), &message("a")).unwrap());
+    let port = daemon.port;
+    drop(daemon);
+    black_hole(port);
+
+    let (mut repo, result) = hang_guarded(move || {
+        let result = repo.apply(&write("b", "b\n"), &message("b"));
+        (repo, result)
+    });
+    // The first attempt pushes without fetching, and a timed-out push is not retried.
+    timed_out_in(&result.unwrap_err(), "push");
+    let err = hang_guarded(move || repo.fetch().unwrap_err());
+    timed_out_in(&err, "fetch");
+    assert_eq!(rev(&remote, "main").as_deref(), Some(first.as_str()));
+}
+
+/// Regression: 20 concurrent promotions to different lanes of one repository lost 1–3 per
+/// run to "gave up after 8 attempts in 3.6 s" although nothing conflicted. With the default
+/// retry policy every writer must land, each exactly once.
+fn twenty_writers_to_their_own_paths_all_land_once(url: &str, remote: &Path, caches: &Path) {
+    let mut seed = GitopsRepo::open(url, "main", &caches.join("seed")).expect("opens");
+    committed(
+        &seed
+            .apply(&write("README", "gitops\n"), &message("init"))
+            .expect("the first commit lands"),
+    );
+    let writers = 20;
+    let barrier = Arc::new(Barrier::new(writers));
+    let handles: Vec<_> = (1..=writers)
+        .map(|i| {
+            let (url, barrier) = (url.to_owned(), barrier.clone());
+            let cache = caches.join(format!("cache-{i}"));
+            std::thread::spawn(move || {
+                let mut repo = GitopsRepo::open(&url, "main", &cache)?;
+                barrier.wait();
+                let lane = format!("l{i:02}");
+                let change = |_: &TreeView<'_>| -> Result<ChangeSet, BoxError> {
+                    Ok(ChangeSet::new()
+                        .with_write(format!("lanes/{lane}/release.json"), format!("{lane}\n")))
+                };
+                repo.apply(&change, &message(&format!("Promote to {lane}")))
+            })
+        })
+        .collect();
+    let mut attempts = Vec::new();
+    for handle in handles {
+        let outcome = handle
+            .join()
+            .expect("writer thread")
+            .unwrap_or_else(|e| panic!("a writer gave up although nothing conflicted: {e}"));
+        attempts.push(committed(&outcome).1);
+    }
+    eprintln!("20 writers to {url}: attempts {attempts:?}");
+
+    assert_eq!(git(remote, &["rev-list", "--count", "main"]), "21");
+    assert_linear_and_sound(remote);
+    let log = git(remote, &["log", "--format=%s", "main"]);
+    let mut subjects: Vec<&str> = log.lines().filter(|s| *s != "init").collect();
+    subjects.sort_unstable();
+    let expected: Vec<String> = (1..=writers)
+        .map(|i| format!("Promote to l{i:02}"))
+        .collect();
+    assert_eq!(subjects, expected, "every writer's commit exactly once");
+    for i in 1..=writers {
+        let lane = format!("l{i:02}");
+        assert_eq!(
+            show(remote, &format!("lanes/{lane}/release.json")),
+            Some(format!("{lane}\n"))
+        );
+    }
+}
+
+#[test]
+fn twenty_concurrent_writers_to_their_own_lanes_all_land_once_over_file_urls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let remote = bare_repo(tmp.path(), "gitops.git");
+    let url = format!("file://{}", remote.display());
+    twenty_writers_to_their_own_paths_all_land_once(&url, &remote, tmp.path());
+}
+
+#[test]
+fn twenty_concurrent_writers_to_their_own_lanes_all_land_once_over_git_daemon() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (remote, daemon) = served_repo(tmp.path());
+    twenty_writers_to_their_own_paths_all_land_once(&daemon.url("gitops.git"), &remote, tmp.path());
 }

@@ -2,11 +2,20 @@
 //! `ring` provider and the platform's certificate verifier — no OpenSSL, no aws-lc) and
 //! [`Secret`], the wrapper that keeps passwords, tokens and webhook URLs out of output.
 //!
+//! It also owns [`NetworkTimeouts`], the one setting (`SHIPLANE_NETWORK_TIMEOUT`) that bounds
+//! every network operation — HTTP requests and the `GitOps` writer's git processes alike.
+//!
 //! The registry client and the notifier both build on it, so a change of TLS policy or of how
 //! secrets print happens in one place. It knows nothing of registries, webhooks or requests.
 
+mod timeouts;
+
 use std::fmt;
 use std::sync::Arc;
+
+pub use timeouts::{
+    DEFAULT_NETWORK_TIMEOUT_SECS, InvalidTimeout, NETWORK_TIMEOUT_ENV, NetworkTimeouts, seconds,
+};
 
 /// A secret string (password, token, webhook URL). `Debug` and `Display` print `***`, so it
 /// cannot end up in a message by accident. Read it only with [`Secret::expose`].

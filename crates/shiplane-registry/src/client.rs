@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{
@@ -33,6 +33,7 @@ use reqwest::header::{
 };
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
+use shiplane_http::NetworkTimeouts;
 
 use crate::credentials::{Credentials, Secret};
 use crate::digest::Digest;
@@ -58,6 +59,8 @@ pub struct ClientOptions {
     pub credentials: Option<Credentials>,
     /// Retry policy for transient failures.
     pub retry: RetryPolicy,
+    /// Connect, inactivity and per-request limits (`SHIPLANE_NETWORK_TIMEOUT`).
+    pub timeouts: NetworkTimeouts,
 }
 
 /// A client for one registry host.
@@ -67,6 +70,7 @@ pub struct RegistryClient {
     insecure: bool,
     credentials: Option<Credentials>,
     retry: RetryPolicy,
+    timeouts: NetworkTimeouts,
     http: reqwest::Client,
     auth: Mutex<AuthState>,
     jitter_state: std::hash::RandomState,
@@ -130,8 +134,11 @@ impl RegistryClient {
         });
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("shiplane/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_mins(2))
+            // Every request ends: a registry that accepts and never answers fails after the
+            // inactivity limit, one that trickles after the per-request deadline.
+            .connect_timeout(options.timeouts.connect)
+            .read_timeout(options.timeouts.inactivity)
+            .timeout(options.timeouts.total)
             .redirect(redirect)
             .tls_backend_preconfigured(tls_config(host)?);
         if crate::protocol::is_loopback(host) {
@@ -147,6 +154,7 @@ impl RegistryClient {
             insecure,
             credentials: options.credentials,
             retry: options.retry,
+            timeouts: options.timeouts,
             http,
             auth: Mutex::new(AuthState::default()),
             jitter_state: std::hash::RandomState::new(),
@@ -214,6 +222,9 @@ impl RegistryClient {
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the attempts run out.
+    ///
+    /// A timeout is retryable for the caller but not retried here: the registry has already
+    /// had the whole limit to answer, and retrying would multiply the documented bound.
     async fn with_retry<T, F, Fut>(&self, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -222,7 +233,11 @@ impl RegistryClient {
         let mut retry = 0;
         loop {
             match attempt().await {
-                Err(error) if error.is_retryable() && retry + 1 < self.retry.max_attempts => {
+                Err(error)
+                    if error.is_retryable()
+                        && !matches!(error, RegistryError::TimedOut { .. })
+                        && retry + 1 < self.retry.max_attempts =>
+                {
                     let retry_after = match &error {
                         RegistryError::TooManyRequests { retry_after, .. } => *retry_after,
                         _ => None,
@@ -298,7 +313,14 @@ impl RegistryClient {
             } else if request.method == Method::POST || request.method == Method::PUT {
                 builder = builder.header(CONTENT_LENGTH, 0);
             }
-            let response = builder.send().await.map_err(|e| self.transport(&e))?;
+            let started = Instant::now();
+            let response = builder.send().await.map_err(|e| {
+                self.transport(
+                    &e,
+                    &format!("{} {}", request.method, request.url.path()),
+                    started,
+                )
+            })?;
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED && own && !authenticated {
                 authenticated = true;
@@ -401,7 +423,11 @@ impl RegistryClient {
         if let Some(credentials) = &self.credentials {
             builder = builder.header(AUTHORIZATION, credentials.basic_header().expose());
         }
-        let response = builder.send().await.map_err(|e| self.transport(&e))?;
+        let started = Instant::now();
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| self.transport(&e, "the token request", started))?;
         let status = response.status();
         match status.as_u16() {
             200 => {}
@@ -439,7 +465,10 @@ impl RegistryClient {
                 });
             }
         }
-        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport(&e, "reading the token", started))?;
         let parsed: TokenResponse =
             serde_json::from_slice(&body).map_err(|_| RegistryError::UnexpectedResponse {
                 registry: self.host.clone(),
@@ -460,7 +489,44 @@ impl RegistryClient {
             })
     }
 
-    fn transport(&self, error: &reqwest::Error) -> RegistryError {
+    /// A transport failure of a request begun at `started` as a [`RegistryError`]: a timeout
+    /// says which limit ran out and how to change it; the rest (refused, reset, broken pipe)
+    /// is a retryable [`RegistryError::Connection`].
+    fn transport(
+        &self,
+        error: &reqwest::Error,
+        operation: &str,
+        started: Instant,
+    ) -> RegistryError {
+        if error.is_timeout() {
+            let reason = if error.is_connect() {
+                format!(
+                    "could not connect within {}",
+                    shiplane_http::seconds(self.timeouts.connect)
+                )
+            } else if started.elapsed() >= self.timeouts.total
+                || started.elapsed() < self.timeouts.inactivity
+            {
+                // The read limit cannot fire before a whole inactivity window has passed
+                // since `started`, so a quicker timeout is the request's overall deadline
+                // (which counts from before a body read began).
+                format!(
+                    "did not finish within its deadline of {}",
+                    shiplane_http::seconds(self.timeouts.total)
+                )
+            } else {
+                format!(
+                    "received nothing for {}",
+                    shiplane_http::seconds(self.timeouts.inactivity)
+                )
+            };
+            return RegistryError::TimedOut {
+                registry: self.host.clone(),
+                operation: operation.to_owned(),
+                reason,
+                inactivity: self.timeouts.inactivity,
+            };
+        }
         // `reqwest` errors name the URL; our URLs never hold credentials.
         let mut detail = error.to_string();
         let mut source = std::error::Error::source(error);
@@ -531,7 +597,11 @@ impl RegistryClient {
     }
 
     async fn read_body(&self, response: reqwest::Response) -> Result<Bytes> {
-        response.bytes().await.map_err(|e| self.transport(&e))
+        let started = Instant::now();
+        response
+            .bytes()
+            .await
+            .map_err(|e| self.transport(&e, "reading a response body", started))
     }
 
     /// GET of a manifest, verified; `expected` is the digest asked for, if any.

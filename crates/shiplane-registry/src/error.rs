@@ -108,6 +108,25 @@ pub enum RegistryError {
         detail: String,
     },
 
+    /// A request found no connection, received nothing for the inactivity limit, or ran past
+    /// its deadline. Retryable by a later run; the client does not retry it itself, because
+    /// the registry has already had the whole limit to answer.
+    #[error(
+        "registry {registry} timed out: {operation} {reason}. SHIPLANE_NETWORK_TIMEOUT is {}; \
+         raise it (in seconds) for a slow registry, or check that the registry is up and answering",
+        shiplane_http::seconds(*inactivity)
+    )]
+    TimedOut {
+        /// The registry host.
+        registry: String,
+        /// The request (`GET /v2/app/manifests/v1`) or what was being read.
+        operation: String,
+        /// Which limit ran out, for example "received nothing for 20 s".
+        reason: String,
+        /// The inactivity limit in force.
+        inactivity: Duration,
+    },
+
     /// A request would have used plain HTTP to a non-loopback host without `insecure`.
     #[error(
         "refusing plain HTTP to {url}: only loopback registries use HTTP unless the registry is \
@@ -203,11 +222,12 @@ pub enum RegistryError {
 impl RegistryError {
     /// Whether trying the same operation again later may succeed.
     ///
-    /// True for 429, for 5xx other than 501/505 and for connection failures; never for
+    /// True for 429, for 5xx other than 501/505 and for connection failures (refused, reset,
+    /// broken pipe) and timeouts; never for
     /// 401/403/404, digest mismatches or bad input.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::TooManyRequests { .. } | Self::Connection { .. } => true,
+            Self::TooManyRequests { .. } | Self::Connection { .. } | Self::TimedOut { .. } => true,
             Self::ServerError { status, .. } => !matches!(status, 501 | 505),
             _ => false,
         }
@@ -262,6 +282,15 @@ mod tests {
             RegistryError::Connection {
                 registry: "r".into(),
                 detail: "refused".into()
+            }
+            .is_retryable()
+        );
+        assert!(
+            RegistryError::TimedOut {
+                registry: "r".into(),
+                operation: "GET /v2/".into(),
+                reason: "received nothing for 20 s".into(),
+                inactivity: Duration::from_secs(20),
             }
             .is_retryable()
         );

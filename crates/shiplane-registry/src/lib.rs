@@ -38,4 +38,6 @@ pub use registry::{
     ConnectOptions, Manifest, ManifestInfo, ManifestLinks, OpenedLocation, Registry,
     manifest_links, registry_from_ref,
 };
+/// The network limits every request runs under (`ClientOptions::timeouts`).
+pub use shiplane_http::{NETWORK_TIMEOUT_ENV, NetworkTimeouts};
 pub use transfer::{RepoRef, TransferReport, copy_image, push_image};

@@ -214,6 +214,8 @@ pub struct ConnectOptions {
     pub credentials: CredentialSources,
     /// Retry policy for transient failures.
     pub retry: RetryPolicy,
+    /// Connect, inactivity and per-request limits (`SHIPLANE_NETWORK_TIMEOUT`).
+    pub timeouts: shiplane_http::NetworkTimeouts,
 }
 
 /// A store opened from a location string, with the repository and reference it named.
@@ -240,6 +242,7 @@ pub fn registry_from_ref(input: &str, options: &ConnectOptions) -> Result<Opened
                         || options.insecure_registries.contains(reference.api_host()),
                     credentials,
                     retry: options.retry,
+                    timeouts: options.timeouts,
                 },
             )?;
             Arc::new(client)

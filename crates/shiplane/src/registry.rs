@@ -3,16 +3,20 @@
 //! one current-thread runtime for the async registry client.
 
 use shiplane_registry::{
-    ConnectOptions, CredentialSources, OpenedLocation, RegistryError, registry_from_ref,
+    ConnectOptions, CredentialSources, NetworkTimeouts, OpenedLocation, RegistryError,
+    registry_from_ref,
 };
 
 use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID};
 
 /// Connection options from the process: credentials (`SHIPLANE_REGISTRY_*`, Docker's
-/// `config.json`) and the hosts allowed over plain HTTP (`SHIPLANE_INSECURE_REGISTRIES`,
-/// comma-separated; loopback is always allowed).
-pub fn connect_options() -> ConnectOptions {
-    ConnectOptions {
+/// `config.json`), the hosts allowed over plain HTTP (`SHIPLANE_INSECURE_REGISTRIES`,
+/// comma-separated; loopback is always allowed) and the network limits
+/// (`SHIPLANE_NETWORK_TIMEOUT`, seconds without progress; an invalid value is a usage error).
+pub fn connect_options() -> Result<ConnectOptions, CliError> {
+    let timeouts =
+        NetworkTimeouts::from_env().map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+    Ok(ConnectOptions {
         insecure_registries: std::env::var("SHIPLANE_INSECURE_REGISTRIES")
             .unwrap_or_default()
             .split(',')
@@ -21,13 +25,14 @@ pub fn connect_options() -> ConnectOptions {
             .map(str::to_owned)
             .collect(),
         credentials: CredentialSources::from_process(),
+        timeouts,
         ..ConnectOptions::default()
-    }
+    })
 }
 
 /// Opens the store a reference names.
 pub fn open(reference: &str) -> Result<OpenedLocation, CliError> {
-    registry_from_ref(reference, &connect_options()).map_err(registry_error)
+    registry_from_ref(reference, &connect_options()?).map_err(registry_error)
 }
 
 /// A registry error as a CLI error: bad references are usage errors, the rest failures, each

@@ -12,13 +12,14 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use shiplane_registry::protocol::{OCI_INDEX_V1, OCI_MANIFEST_V1};
 use shiplane_registry::{
-    ClientOptions, ConnectOptions, Credentials, Digest, OciLayout, Reference, Registry,
-    RegistryClient, RegistryError, RepoRef, RetryPolicy, copy_image, push_image, registry_from_ref,
+    ClientOptions, ConnectOptions, Credentials, Digest, NetworkTimeouts, OciLayout, Reference,
+    Registry, RegistryClient, RegistryError, RepoRef, RetryPolicy, copy_image, push_image,
+    registry_from_ref,
 };
 use support::{
     RegistryConfig, TestRegistry, TestRegistryClients as _, fast_retry, have, packed, skopeo,
@@ -967,4 +968,55 @@ async fn bearer_token_flow_asks_one_scope_per_operation() {
         "{error}"
     );
     assert!(!format!("{error} {error:?}").contains("not-the-pass"));
+}
+
+/// Regression: an HTTP registry that accepts the connection and never answers must not hang a
+/// command. The request ends with a timeout that names the limit and the setting, and it is
+/// not retried in-process (that would multiply the documented bound).
+#[tokio::test]
+async fn a_registry_that_accepts_and_never_answers_fails_within_the_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counted = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    let client = RegistryClient::new(
+        &format!("127.0.0.1:{port}"),
+        ClientOptions {
+            retry: fast_retry(),
+            timeouts: NetworkTimeouts::from_inactivity(Duration::from_millis(700)),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    // Only a hang guard, far above the limit under test; nothing asserts on elapsed time.
+    let error = tokio::time::timeout(Duration::from_mins(3), client.resolve("app", "v1"))
+        .await
+        .expect("the request never ended: the network timeout did not fire")
+        .unwrap_err();
+    assert!(
+        matches!(&error, RegistryError::TimedOut { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_retryable());
+    let text = error.to_string();
+    for needle in [
+        "timed out",
+        "received nothing for 700 ms",
+        "SHIPLANE_NETWORK_TIMEOUT",
+        "/v2/app/manifests/v1",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from: {text}");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "a timeout is not retried"
+    );
 }
