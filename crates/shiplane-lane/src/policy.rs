@@ -48,6 +48,11 @@ pub struct PolicyInput<'a> {
     pub override_hold: Option<&'a str>,
     /// Who is promoting.
     pub actor: &'a str,
+    /// The source commit the lane runs now, when the release's source commit is a strict
+    /// ancestor of it (the promotion would move the lane back in history).
+    pub downgrade_from: Option<&'a str>,
+    /// `--allow-downgrade`.
+    pub allow_downgrade: bool,
 }
 
 /// The rule a refusal comes from. Callers decide on the kind (an approval that is the only
@@ -64,6 +69,8 @@ pub enum Rule {
     Approvals,
     /// No promotion inside a freeze window.
     Freeze,
+    /// No promotion of a commit older than (an ancestor of) the one the lane runs.
+    Downgrade,
     /// No promotion into a held lane.
     Hold,
 }
@@ -78,6 +85,7 @@ impl Rule {
             Self::RequireTagOn => "require_tag_on",
             Self::Approvals => "approvals",
             Self::Freeze => "freeze",
+            Self::Downgrade => "downgrade",
             Self::Hold => "hold",
         }
     }
@@ -287,6 +295,24 @@ pub fn evaluate(input: &PolicyInput<'_>) -> Decision {
         }
     }
 
+    // Downgrade: CI jobs finishing out of order must not move a lane back in history.
+    if let Some(newer) = input.downgrade_from {
+        let short = newer.get(..12).unwrap_or(newer);
+        if input.allow_downgrade {
+            overrides.push(Override {
+                what: "downgrade".into(),
+                reason: format!("moved back from {short}"),
+                by: input.actor.into(),
+            });
+        } else {
+            refusals.push(Refusal {
+                rule: Rule::Downgrade,
+                message: format!("lane `{name}` runs a newer commit ({short}); release {} was built from an older one", input.release_id),
+                help: format!("promote a newer commit, pass --allow-downgrade to move back on purpose (recorded), or `shiplane rollback {name}`"),
+            });
+        }
+    }
+
     // Hold.
     if input.state.held {
         if let Some(reason) = input.override_hold {
@@ -371,6 +397,8 @@ mod tests {
             override_freeze: None,
             override_hold: None,
             actor: "ann",
+            downgrade_from: None,
+            allow_downgrade: false,
         };
         mutate(&mut input);
         let d = evaluate(&input);
@@ -455,6 +483,8 @@ mod tests {
             override_freeze: None,
             override_hold: None,
             actor: "ann",
+            downgrade_from: None,
+            allow_downgrade: false,
         });
         assert_eq!(d.refusals.len(), 1);
         assert!(
@@ -504,6 +534,8 @@ mod tests {
             override_freeze: None,
             override_hold: None,
             actor: "ann",
+            downgrade_from: None,
+            allow_downgrade: false,
         };
         let refused: Vec<&str> = evaluate(&input)
             .refusals
@@ -618,5 +650,52 @@ mod binding_tests {
         );
         assert_eq!(order_refusal(dev, Some("dev")), None);
         assert_eq!(order_refusal(dev, None), None);
+    }
+}
+
+#[cfg(test)]
+mod downgrade_tests {
+    use super::*;
+
+    #[test]
+    fn an_older_commit_is_refused_unless_allowed_and_then_recorded() {
+        let intent = shiplane_intent::load_str(
+            "version: 1\nproject: p\ndefaults: { gitops: { repo: r } }\nservices: { a: { paths: [\"a/**\"] } }\nlanes:\n  dev: {}\n",
+        );
+        let eff = intent
+            .valid_effective()
+            .cloned()
+            .unwrap_or_else(|| panic!("{:?}", intent.diagnostics));
+        let state = LaneState::default();
+        let zones = |_: &str| Some(TimeZone::UTC);
+        let mut input = PolicyInput {
+            lane: &eff.lanes["dev"],
+            release_id: "r1",
+            source_lane: None,
+            upstream_history: &[],
+            on_required_branch: None,
+            earlier_versions: &[],
+            requested_version: None,
+            approvals: &[],
+            intent_hash: "h",
+            now: Timestamp::UNIX_EPOCH,
+            zones: &zones,
+            state: &state,
+            override_freeze: None,
+            override_hold: None,
+            actor: "ann",
+            downgrade_from: Some("0123456789abcdef"),
+            allow_downgrade: false,
+        };
+        let d = evaluate(&input);
+        assert_eq!(
+            d.refusals.iter().map(|r| r.rule).collect::<Vec<_>>(),
+            [Rule::Downgrade]
+        );
+        input.allow_downgrade = true;
+        let d = evaluate(&input);
+        assert!(d.refusals.is_empty());
+        assert_eq!(d.overrides[0].what, "downgrade");
+        assert_eq!(d.overrides[0].reason, "moved back from 0123456789ab");
     }
 }

@@ -186,6 +186,11 @@ pub struct PromoteArgs {
     /// Promote into a held lane (needs --reason); the hold stays
     #[arg(long, requires = "reason")]
     pub override_hold: bool,
+    /// Promote a commit older than (an ancestor of) the one the lane runs; recorded in the
+    /// release. Without it such a promotion is refused (exit 3): CI jobs that finish out of order
+    /// must not move a lane back. To go back on purpose, `shiplane rollback` is the tool.
+    #[arg(long)]
+    pub allow_downgrade: bool,
     /// Why a policy is overridden (recorded in the release)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,

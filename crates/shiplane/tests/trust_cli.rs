@@ -294,3 +294,77 @@ fn a_rollback_landing_while_a_promotion_is_in_flight_wins() {
     let state = gitops_json(&w, "lanes/dev/state.json");
     assert_eq!(state["held"], true);
 }
+
+#[test]
+fn a_release_whose_image_was_deleted_is_never_committed() {
+    let Some(w) = world("  dev: {}\n") else {
+        return;
+    };
+    let digests: Vec<String> = SERVICES
+        .iter()
+        .map(|s| w.publish(s, &format!("{s} v1")))
+        .collect();
+    // Somebody's cleanup deletes the api image after it was published.
+    let url = format!(
+        "http://{}/v2/shop/api/manifests/{}",
+        w.registry.host(),
+        digests[0]
+    );
+    let deleted = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "DELETE",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&deleted.stdout),
+        "202",
+        "the registry deleted it"
+    );
+    let count = commit_count(&w);
+    let refused = w.status(&["promote", "dev", "--commit", "HEAD"], 1);
+    assert!(
+        refused.contains("missing from their registry") && refused.contains(&format!("api: ")),
+        "{refused}"
+    );
+    assert!(refused.contains(&digests[0]), "names the digest: {refused}");
+    assert_eq!(commit_count(&w), count, "nothing committed");
+    assert!(
+        !w.git(&["cat-file", "-e", "main:lanes/dev/release.json"])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn promoting_an_older_commit_than_the_lane_runs_is_refused_unless_allowed() {
+    let Some(w) = world("  dev: {}\n") else {
+        return;
+    };
+    publish_all(&w, "v1");
+    let old = w.source.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    w.source.write("services/api/main.py", "print('api v2')\n");
+    w.source.commit("api v2");
+    w.publish("api", "api v2");
+    w.ok(&["promote", "dev", "--commit", "HEAD"]);
+    let newer = gitops_json(&w, "lanes/dev/release.json");
+
+    // A CI job for the older commit finishing late must not move the lane back.
+    let refused = w.status(&["promote", "dev", "--commit", &old], 3);
+    assert!(refused.contains("[downgrade]"), "{refused}");
+    assert_eq!(gitops_json(&w, "lanes/dev/release.json"), newer);
+
+    // On purpose, it lands and the release records it.
+    let moved = w.ok(&["promote", "dev", "--commit", &old, "--allow-downgrade"]);
+    assert_eq!(moved["committed"], true);
+    let release = gitops_json(&w, "lanes/dev/release.json");
+    assert_eq!(release["overrides"][0]["what"], "downgrade", "{release}");
+    assert_eq!(release["source_commit"], old.as_str());
+}

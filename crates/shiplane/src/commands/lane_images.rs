@@ -136,6 +136,56 @@ pub(super) fn place(
     Ok(out)
 }
 
+/// Checks that the registry serves every image of `images` by digest (a HEAD on the manifest),
+/// so a release is committed only when what it names exists: an image deleted after it was
+/// published (by hand, or by another tool's cleanup) refuses the promotion before anything
+/// lands. Every missing image is named at once.
+pub(super) fn verify_present(
+    images: &BTreeMap<String, ReleaseImage>,
+    stores: &mut Stores,
+) -> Result<(), CliError> {
+    let mut jobs = Vec::new();
+    for (service, image) in images {
+        let (store, repo) = stores.repository(&image.repository)?;
+        let digest = Digest::parse(&image.digest).map_err(registry_error)?;
+        jobs.push((service, image, store, repo, digest));
+    }
+    let missing = block_on(async {
+        let mut missing = Vec::new();
+        for (service, image, store, repo, digest) in &jobs {
+            match store.head_digest(repo, digest).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    missing.push(format!("{service}: {}@{}", image.repository, image.digest))
+                }
+                Err(e) => {
+                    return Err(CliError::new(
+                        EXIT_FAILURE,
+                        format!(
+                            "cannot check that {}@{} ({service}) exists: {e}",
+                            image.repository, image.digest
+                        ),
+                    )
+                    .help("nothing was committed; fix access to the registry and promote again"));
+                }
+            }
+        }
+        Ok(missing)
+    })??;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::new(
+        EXIT_FAILURE,
+        format!(
+            "{} image(s) of the release are missing from their registry:\n  {}",
+            missing.len(),
+            missing.join("\n  ")
+        ),
+    )
+    .help("nothing was committed; push and `shiplane publish` the service again (or promote a release whose images exist)"))
+}
+
 /// One lane tag to put on a promoted image.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(super) struct LaneTag {

@@ -173,6 +173,14 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         .iter()
         .filter_map(|(e, _)| e.version.as_deref().and_then(|v| Version::parse(v).ok()))
         .collect();
+    let downgrade_from = match current
+        .as_ref()
+        .filter(|c| c.source_commit != candidate.source_commit)
+    {
+        Some(c) => is_strict_ancestor(&file, &candidate.source_commit, &c.source_commit)?
+            .then(|| c.source_commit.clone()),
+        None => None,
+    };
     let mine = args.approve.then(|| Approval {
         by: actor.name.clone(),
         at: at.clone(),
@@ -220,6 +228,8 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
             override_freeze: args.override_freeze.then_some(reason.unwrap_or_default()),
             override_hold: args.override_hold.then_some(reason.unwrap_or_default()),
             actor: &actor.name,
+            downgrade_from: downgrade_from.as_deref(),
+            allow_downgrade: args.allow_downgrade,
         })
     };
     let decision = policy(&state, &approvals);
@@ -352,6 +362,9 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         );
         return Ok(ExitCode::SUCCESS);
     }
+
+    // A release is committed only when its images exist (HEAD by digest in each registry).
+    lane_images::verify_present(&release.services, &mut stores)?;
 
     let mut message = CommitMessage::new(format!("Promote {} to {label}", lane.name))
         .with_body(format!(
@@ -710,6 +723,32 @@ pub(super) fn intent_hash(eff: &EffectiveIntent) -> Result<String, CliError> {
     Ok(hex::encode(Sha256::digest(shiplane_lane::canonical_json(
         &value,
     ))))
+}
+
+/// Whether `older` is a strict ancestor of `newer` in the source repository: promoting it would
+/// move the lane back in history. A commit the clone does not have stops the promotion (it
+/// cannot be told, and guessing "no" would let an out-of-order CI job move a lane back).
+fn is_strict_ancestor(file: &IntentFile, older: &str, newer: &str) -> Result<bool, CliError> {
+    let repo = source_repo(file)?;
+    let parse = |c: &str| {
+        Oid::from_hex(c)
+            .ok_or_else(|| CliError::new(EXIT_FAILURE, format!("`{c}` is not a commit id")))
+    };
+    let (o, n) = (parse(older)?, parse(newer)?);
+    if o == n {
+        return Ok(false);
+    }
+    repo.is_ancestor(o, n).map_err(|e| {
+        CliError::new(
+            EXIT_FAILURE,
+            format!(
+                "cannot tell whether {} is older than {}, which the lane runs: {e}",
+                older.get(..12).unwrap_or(older),
+                newer.get(..12).unwrap_or(newer)
+            ),
+        )
+        .help("fetch the lane's commit into this clone (`git fetch origin`, or a full clone in CI: fetch-depth 0)")
+    })
 }
 
 /// Whether `commit` is on `branch` (the local branch, else `origin/<branch>`).
