@@ -554,6 +554,7 @@ mod tests {
             mirror: Path::new("/nonexistent/mirror"),
             remote: &remote,
             askpass: Path::new("/nonexistent/askpass"),
+            timeouts: NetworkTimeouts::default(),
         };
         let cmd = runner.command();
         let envs: Vec<_> = cmd.get_envs().collect();

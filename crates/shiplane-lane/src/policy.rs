@@ -606,6 +606,8 @@ mod binding_tests {
             override_freeze: None,
             override_hold: None,
             actor: "ann",
+            downgrade_from: None,
+            allow_downgrade: false,
         })
     }
 

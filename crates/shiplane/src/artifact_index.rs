@@ -9,7 +9,7 @@ use shiplane_gitops::GitopsRepo;
 use shiplane_intent::EffectiveIntent;
 use shiplane_plan::{Artifact, ArtifactLookup, Fingerprint};
 
-use crate::output::{CliError, EXIT_FAILURE};
+use crate::output::{CliError, ErrorKind};
 use crate::support::cache_dir;
 
 /// The artifact index as read at one GitOps commit.
@@ -35,17 +35,20 @@ pub fn load(eff: &EffectiveIntent) -> Result<Option<IndexLookup>, CliError> {
         return Ok(None);
     };
     let repo = GitopsRepo::open(&location.repo, &location.branch, &cache_dir().join("gitops")).map_err(|e| {
-        CliError::new(EXIT_FAILURE, format!("cannot read the artifact index: {e}"))
+        CliError::new(ErrorKind::Failure, format!("cannot read the artifact index: {e}"))
             .help("check that the GitOps repository is reachable, or pass --base REV to compare with a commit instead")
     })?;
     let mut services = BTreeMap::new();
     for name in eff.services.keys() {
         let bytes = repo.read_file(&index_path(name)).map_err(|e| {
-            CliError::new(EXIT_FAILURE, format!("cannot read the artifact index: {e}"))
+            CliError::new(
+                ErrorKind::Failure,
+                format!("cannot read the artifact index: {e}"),
+            )
         })?;
         if bytes.is_some() {
             let index = ServiceIndex::parse(name, bytes.as_deref())
-                .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))?;
+                .map_err(|e| CliError::new(ErrorKind::Failure, e.to_string()))?;
             services.insert(name.clone(), index);
         }
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use shiplane_intent::INTENT_FILE_NAMES;
 use shiplane_intent::node::Limits;
 
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID};
+use crate::output::{CliError, ErrorKind};
 
 /// An intent file's text and how to name it to the user.
 pub struct IntentFile {
@@ -33,7 +33,7 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
     }
     let cwd = std::env::current_dir().map_err(|e| {
         CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!("cannot read the working directory: {e}"),
         )
     })?;
@@ -44,7 +44,7 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
         .find(|p| p.is_file())
         .ok_or_else(|| {
             CliError::new(
-                EXIT_INVALID,
+                ErrorKind::Invalid,
                 format!("no intent file found in {}", root.display()),
             )
             .help(format!(
@@ -63,7 +63,7 @@ pub fn max_bytes() -> u64 {
 /// The error for an intent file over [`max_bytes`].
 pub fn too_large(display: &str, size: u64) -> CliError {
     CliError::new(
-        EXIT_INVALID,
+        ErrorKind::Invalid,
         format!(
             "{display} is {size} bytes; intent files are limited to {} bytes",
             max_bytes()
@@ -79,7 +79,7 @@ pub fn read(explicit: Option<&Path>) -> Result<IntentFile, CliError> {
     let limit = max_bytes();
     let file = std::fs::File::open(&path).map_err(|e| {
         CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!("cannot open intent file {display}: {e}"),
         )
         .help("check the path given to --intent")
@@ -91,7 +91,7 @@ pub fn read(explicit: Option<&Path>) -> Result<IntentFile, CliError> {
     let mut bytes = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| CliError::new(EXIT_FAILURE, format!("cannot read {display}: {e}")))?;
+        .map_err(|e| CliError::new(ErrorKind::Failure, format!("cannot read {display}: {e}")))?;
     from_bytes(path, display, bytes)
 }
 
@@ -100,7 +100,7 @@ pub fn read(explicit: Option<&Path>) -> Result<IntentFile, CliError> {
 pub fn from_bytes(path: PathBuf, display: String, bytes: Vec<u8>) -> Result<IntentFile, CliError> {
     let text = String::from_utf8(bytes).map_err(|e| {
         CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!(
                 "{display} is not UTF-8 text (invalid byte at offset {})",
                 e.utf8_error().valid_up_to()
@@ -164,7 +164,7 @@ pub fn validate(
         }
         let (errors, _) = shiplane_intent::diagnostic::counts(&loaded.diagnostics);
         Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!(
                 "{} is invalid ({errors} error{})",
                 file.display,

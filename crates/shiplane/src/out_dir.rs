@@ -16,7 +16,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::output::{CliError, EXIT_FAILURE};
+use crate::output::{CliError, ErrorKind};
 
 /// Refuses `rel` when a component of `dir/rel` below `dir` that already exists is a symbolic
 /// link (or `rel` is not a clean relative path). Run over every file before writing any, so a
@@ -39,7 +39,7 @@ pub fn check_no_links(dir: &Path, rel: &str) -> Result<(), CliError> {
 fn clean(dir: &Path, rel: &str) -> Result<(), CliError> {
     shiplane_intent::values::gitops_path(rel).map_err(|why| {
         CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!(
                 "refusing to write `{}` under {}: {why}",
                 rel.escape_debug(),
@@ -63,7 +63,7 @@ pub fn write_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<PathBuf, CliErr
             Ok(meta) if meta.is_dir() => {}
             Ok(_) => {
                 return Err(CliError::new(
-                    EXIT_FAILURE,
+                    ErrorKind::Failure,
                     format!("cannot write under {}: it is not a directory", at.display()),
                 ));
             }
@@ -79,7 +79,7 @@ pub fn write_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<PathBuf, CliErr
         Ok(meta) if meta.file_type().is_symlink() => return Err(symlink_error(&target)),
         Ok(meta) if meta.is_dir() => {
             return Err(CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!("cannot write {}: it is a directory", target.display()),
             ));
         }
@@ -105,7 +105,7 @@ pub fn write_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<PathBuf, CliErr
 
 fn symlink_error(path: &Path) -> CliError {
     CliError::new(
-        EXIT_FAILURE,
+        ErrorKind::Failure,
         format!(
             "refusing to write through the symbolic link {}",
             path.display()
@@ -118,7 +118,7 @@ fn symlink_error(path: &Path) -> CliError {
 
 fn io_error(what: &str, path: &Path, e: &std::io::Error) -> CliError {
     CliError::new(
-        EXIT_FAILURE,
+        ErrorKind::Failure,
         format!("cannot {what} {}: {e}", path.display()),
     )
 }

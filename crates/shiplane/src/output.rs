@@ -39,13 +39,6 @@ impl ErrorKind {
     }
 }
 
-/// Exit status: the work failed (I/O, network, git).
-pub const EXIT_FAILURE: ErrorKind = ErrorKind::Failure;
-/// Exit status: bad usage or an invalid intent.
-pub const EXIT_INVALID: ErrorKind = ErrorKind::Invalid;
-/// Exit status: refused by policy (order, approvals, freeze, hold…).
-pub const EXIT_POLICY: ErrorKind = ErrorKind::Policy;
-
 /// An error a command ends with: what happened, what to do, and its kind (hence its exit
 /// status).
 #[derive(Debug)]
@@ -54,7 +47,7 @@ pub struct CliError {
     pub message: String,
     pub help: Option<String>,
     /// Machine-readable detail for `--json` (the diagnostics of an invalid intent).
-    pub details: Option<serde_json::Value>,
+    pub details: Option<Box<serde_json::Value>>,
 }
 
 impl CliError {
@@ -74,7 +67,7 @@ impl CliError {
 
     /// Adds machine-readable detail to the `--json` error document.
     pub fn details(mut self, details: serde_json::Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 }
@@ -191,7 +184,7 @@ impl Output {
                 "exit_code": err.kind.exit_code(),
             });
             if let Some(details) = &err.details {
-                error["details"] = details.clone();
+                error["details"] = (**details).clone();
             }
             self.print_json(&serde_json::json!({ "error": error }));
         } else {

@@ -75,7 +75,7 @@ pub fn source_repo(
     );
     let root = crate::intent_file::repo_root(&std::fs::canonicalize(&dir).unwrap_or(dir));
     shiplane_git::Repo::discover(&root)
-        .map_err(|e| crate::output::CliError::new(crate::output::EXIT_FAILURE, e.to_string()))
+        .map_err(|e| crate::output::CliError::new(crate::output::ErrorKind::Failure, e.to_string()))
 }
 
 /// Every service's fingerprint at `rev`, computed exactly as `plan` does, with the commit id.
@@ -90,16 +90,16 @@ pub fn fingerprints_at(
     ),
     crate::output::CliError,
 > {
-    use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID};
+    use crate::output::{CliError, ErrorKind};
     let commit = repo
         .resolve(rev)
-        .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Invalid, e.to_string()))?;
     let listing = repo
         .tree_listing(commit)
-        .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Failure, e.to_string()))?;
     let spec = plan_spec(eff);
     let compiled = shiplane_plan::CompiledSpec::new(&spec)
-        .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Invalid, e.to_string()))?;
     let fps = shiplane_plan::fingerprints(&compiled, &listing)
         .into_iter()
         .map(|(s, f)| (s.clone(), f))

@@ -7,15 +7,15 @@ use shiplane_registry::{
     registry_from_ref,
 };
 
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID};
+use crate::output::{CliError, ErrorKind};
 
 /// Connection options from the process: credentials (`SHIPLANE_REGISTRY_*`, Docker's
 /// `config.json`), the hosts allowed over plain HTTP (`SHIPLANE_INSECURE_REGISTRIES`,
 /// comma-separated; loopback is always allowed) and the network limits
 /// (`SHIPLANE_NETWORK_TIMEOUT`, seconds without progress; an invalid value is a usage error).
 pub fn connect_options() -> Result<ConnectOptions, CliError> {
-    let timeouts =
-        NetworkTimeouts::from_env().map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+    let timeouts = NetworkTimeouts::from_env()
+        .map_err(|e| CliError::new(ErrorKind::Invalid, e.to_string()))?;
     Ok(ConnectOptions {
         insecure_registries: std::env::var("SHIPLANE_INSECURE_REGISTRIES")
             .unwrap_or_default()
@@ -58,9 +58,9 @@ pub fn registry_error(e: RegistryError) -> CliError {
         _ => None,
     };
     let status = if matches!(e, RegistryError::InvalidReference { .. }) {
-        EXIT_INVALID
+        ErrorKind::Invalid
     } else {
-        EXIT_FAILURE
+        ErrorKind::Failure
     };
     let err = CliError::new(status, e.to_string());
     match help {
@@ -74,7 +74,12 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, CliError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::new(EXIT_FAILURE, format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| {
+            CliError::new(
+                ErrorKind::Failure,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })?;
     Ok(rt.block_on(f))
 }
 

@@ -331,7 +331,7 @@ fn a_release_whose_image_was_deleted_is_never_committed() {
     let count = commit_count(&w);
     let refused = w.status(&["promote", "dev", "--commit", "HEAD"], 1);
     assert!(
-        refused.contains("missing from their registry") && refused.contains(&format!("api: ")),
+        refused.contains("missing from their registry") && refused.contains("api: "),
         "{refused}"
     );
     assert!(refused.contains(&digests[0]), "names the digest: {refused}");

@@ -7,7 +7,7 @@ use shiplane_intent::diagnostic;
 
 use crate::cli::CheckArgs;
 use crate::intent_file;
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
+use crate::output::{CliError, ErrorKind, Output};
 
 pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
     let file = intent_file::read(intent)?;
@@ -50,7 +50,7 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
             let text =
                 serde_json::to_string_pretty(&eff.to_json_without_credentials()).map_err(|e| {
                     CliError::new(
-                        EXIT_FAILURE,
+                        ErrorKind::Failure,
                         format!("cannot print the effective intent: {e}"),
                     )
                 })?;
@@ -105,7 +105,7 @@ pub fn run(args: &CheckArgs, intent: Option<&Path>, out: &Output) -> Result<Exit
     Ok(if valid {
         ExitCode::SUCCESS
     } else {
-        EXIT_INVALID.exit()
+        ErrorKind::Invalid.exit()
     })
 }
 

@@ -30,7 +30,7 @@ use super::lanes::{
 use super::promote::images_at_commit;
 use crate::cli::{EnvDownArgs, EnvGcArgs, EnvUpArgs};
 use crate::intent_file;
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
+use crate::output::{CliError, ErrorKind, Output};
 
 /// The template lane called `name`, refusing unknown lanes and lanes that are not templates.
 fn template<'e>(eff: &'e EffectiveIntent, name: &str) -> Result<&'e EffectiveLane, CliError> {
@@ -47,14 +47,14 @@ fn template<'e>(eff: &'e EffectiveIntent, name: &str) -> Result<&'e EffectiveLan
     };
     let lane = eff.lanes.get(name).ok_or_else(|| {
         CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!("`{name}` is not a lane of the intent"),
         )
         .help(help.clone())
     })?;
     if !lane.template {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!(
                 "lane `{name}` is not a template lane (`template: true`), so it has no environments"
             ),
@@ -67,7 +67,7 @@ fn template<'e>(eff: &'e EffectiveIntent, name: &str) -> Result<&'e EffectiveLan
 fn check_name(name: &str) -> Result<(), CliError> {
     match invalid_instance_name(name) {
         Some(why) => Err(
-            CliError::new(EXIT_INVALID, format!("environment name {why}"))
+            CliError::new(ErrorKind::Invalid, format!("environment name {why}"))
                 .help("use a name like `pr-123`"),
         ),
         None => Ok(()),
@@ -80,7 +80,7 @@ fn root(eff: &EffectiveIntent, lane: &EffectiveLane) -> Result<String, CliError>
         .map(|(root, _)| root)
         .ok_or_else(|| {
             CliError::new(
-                EXIT_INVALID,
+                ErrorKind::Invalid,
                 format!(
                     "template lane `{}`: GitOps path `{}` must have `{{name}}` as a whole directory",
                     lane.name, lane.gitops.path
@@ -106,7 +106,7 @@ fn read_instance(reader: &dyn Reader, path: &str) -> Result<Option<InstanceRelea
     bytes
         .map(|b| {
             InstanceRelease::parse(&file, &b)
-                .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))
+                .map_err(|e| CliError::new(ErrorKind::Failure, e.to_string()))
         })
         .transpose()
 }
@@ -135,7 +135,7 @@ pub fn up(args: &EnvUpArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
         .transpose()
         .map_err(|e| {
             CliError::new(
-                EXIT_INVALID,
+                ErrorKind::Invalid,
                 format!("template lane `{}`: ttl: {e}", lane.name),
             )
         })?;
@@ -149,22 +149,21 @@ pub fn up(args: &EnvUpArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     let now = now();
     // The same release again keeps its record (and its expiry), so it makes no commit.
     let current = read_instance(&repo, &path)?.filter(|c| c.release.id == id);
-    let (promoted_at, promoted_by, promoted_by_source, expires) = match current {
-        Some(c) => (
+    let (promoted_at, promoted_by, promoted_by_source, expires) = if let Some(c) = current {
+        (
             c.release.promoted_at,
             c.release.promoted_by,
             c.release.promoted_by_source,
             c.expires_at,
-        ),
-        None => {
-            let who = actor_or_unknown();
-            (
-                timestamp_text(now),
-                who.name,
-                who.source,
-                ttl.map(|t| expires_at(now, t)),
-            )
-        }
+        )
+    } else {
+        let who = actor_or_unknown();
+        (
+            timestamp_text(now),
+            who.name,
+            who.source,
+            ttl.map(|t| expires_at(now, t)),
+        )
     };
     let record = InstanceRelease {
         release: Release {
@@ -209,7 +208,7 @@ pub fn up(args: &EnvUpArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
             };
             let rendered = render_lane(&eff, &lane.name, &render).map_err(|e| {
                 CliError::new(
-                    EXIT_INVALID,
+                    ErrorKind::Invalid,
                     format!(
                         "cannot render environment `{}` of `{}`: {e}",
                         args.name, lane.name
@@ -382,7 +381,7 @@ pub fn down(args: &EnvDownArgs, intent: Option<&Path>, out: &Output) -> Result<E
     if hits.len() > 1 {
         let names: Vec<&str> = hits.iter().map(|(l, _, _)| l.name.as_str()).collect();
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!(
                 "environment `{}` exists for several templates: {}",
                 args.name,
@@ -438,7 +437,7 @@ pub fn gc(args: &EnvGcArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     let (_, eff) = intent_file::load_valid(intent, out)?;
     let at = match &args.now {
         Some(t) => t.parse::<jiff::Timestamp>().map_err(|e| {
-            CliError::new(EXIT_INVALID, format!("--now `{t}`: {e}"))
+            CliError::new(ErrorKind::Invalid, format!("--now `{t}`: {e}"))
                 .help("give an RFC 3339 time like 2026-11-22T19:00:00Z")
         })?,
         None => now(),

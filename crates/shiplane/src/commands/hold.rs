@@ -16,7 +16,7 @@ use super::lanes::{
 };
 use crate::cli::{HoldArgs, LaneArg};
 use crate::intent_file;
-use crate::output::{CliError, EXIT_INVALID, Output};
+use crate::output::{CliError, ErrorKind, Output};
 
 /// The lane's state as the head `view` holds it; a file that does not parse stops the change
 /// (the error names that head commit and the file).
@@ -99,7 +99,7 @@ pub fn hibernate(
     let lane = lane(&eff, &args.lane)?;
     if !matches!(lane.write, WriteMode::Render) {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!(
                 "lane `{}` writes image values into the team's own files (`write: {}`), so Shiplane does not own its replica counts and cannot {}",
                 lane.name,

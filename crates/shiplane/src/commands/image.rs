@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use shiplane_registry::{PackOptions, pack_dir, push_image};
 
 use crate::cli::ImagePackArgs;
-use crate::output::{CliError, EXIT_INVALID, Output};
+use crate::output::{CliError, ErrorKind, Output};
 use crate::registry;
 
 pub fn pack(args: &ImagePackArgs, out: &Output) -> Result<ExitCode, CliError> {
     if !args.dir.is_dir() {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!("{} is not a directory", args.dir.display()),
         )
         .help("pass the directory whose files become the image's filesystem"));
@@ -25,7 +25,7 @@ pub fn pack(args: &ImagePackArgs, out: &Output) -> Result<ExitCode, CliError> {
             kv.split_once('=')
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .ok_or_else(|| {
-                    CliError::new(EXIT_INVALID, format!("--env `{kv}` is not KEY=VALUE"))
+                    CliError::new(ErrorKind::Invalid, format!("--env `{kv}` is not KEY=VALUE"))
                 })
         })
         .collect::<Result<_, _>>()?;

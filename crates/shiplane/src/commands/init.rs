@@ -8,24 +8,31 @@ use shiplane_init::{DirSource, InitError, propose, render_yaml, write_intent};
 
 use crate::cli::InitArgs;
 use crate::intent_file::{display_path, repo_root};
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
+use crate::output::{CliError, ErrorKind, Output};
 
 pub fn run(args: &InitArgs, _intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
     let root = match &args.dir {
         Some(d) => d.clone(),
         None => repo_root(&std::env::current_dir().map_err(|e| {
             CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!("cannot read the working directory: {e}"),
             )
         })?),
     };
     let root = root.canonicalize().map_err(|e| {
-        CliError::new(EXIT_INVALID, format!("cannot scan {}: {e}", root.display()))
-            .help("pass an existing directory")
+        CliError::new(
+            ErrorKind::Invalid,
+            format!("cannot scan {}: {e}", root.display()),
+        )
+        .help("pass an existing directory")
     })?;
-    let source = DirSource::new(&root)
-        .map_err(|e| CliError::new(EXIT_FAILURE, format!("cannot scan {}: {e}", root.display())))?;
+    let source = DirSource::new(&root).map_err(|e| {
+        CliError::new(
+            ErrorKind::Failure,
+            format!("cannot scan {}: {e}", root.display()),
+        )
+    })?;
     if source.truncated() {
         eprintln!("warning: the repository is very large; only the first files were scanned");
     }
@@ -38,7 +45,7 @@ pub fn run(args: &InitArgs, _intent: Option<&Path>, out: &Output) -> Result<Exit
     let loaded = shiplane_intent::load_str(&yaml);
     if !loaded.is_valid() {
         return Err(CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!(
                 "internal error: the proposed intent does not pass `shiplane check` ({})",
                 loaded
@@ -55,7 +62,7 @@ pub fn run(args: &InitArgs, _intent: Option<&Path>, out: &Output) -> Result<Exit
             Ok(p) => Some(p),
             Err(InitError::AlreadyExists { existing }) => {
                 return Err(CliError::new(
-                    EXIT_INVALID,
+                    ErrorKind::Invalid,
                     format!(
                         "an intent file already exists at {}",
                         display_path(&existing)
@@ -63,7 +70,7 @@ pub fn run(args: &InitArgs, _intent: Option<&Path>, out: &Output) -> Result<Exit
                 )
                 .help("nothing was written; pass --force to replace it, or edit it by hand"));
             }
-            Err(e) => return Err(CliError::new(EXIT_FAILURE, e.to_string())),
+            Err(e) => return Err(CliError::new(ErrorKind::Failure, e.to_string())),
         }
     } else {
         None

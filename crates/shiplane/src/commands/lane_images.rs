@@ -15,7 +15,7 @@ use shiplane_intent::template;
 use shiplane_lane::{Release, ReleaseImage};
 use shiplane_registry::{Digest, Reference, RepoRef, copy_image, retag};
 
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID};
+use crate::output::{CliError, ErrorKind};
 use crate::registry::{Stores, block_on, registry_error};
 
 /// Substitutes the lane's variables in `text`; `None` when a hole is left (a template lane's
@@ -116,7 +116,7 @@ pub(super) fn place(
             .await
             .map_err(|e| {
                 CliError::new(
-                    EXIT_FAILURE,
+                    ErrorKind::Failure,
                     format!(
                         "copying {}@{} to the lane's registry ({}) failed: {e}",
                         p.from, p.digest, p.to
@@ -156,11 +156,11 @@ pub(super) fn verify_present(
             match store.head_digest(repo, digest).await {
                 Ok(Some(_)) => {}
                 Ok(None) => {
-                    missing.push(format!("{service}: {}@{}", image.repository, image.digest))
+                    missing.push(format!("{service}: {}@{}", image.repository, image.digest));
                 }
                 Err(e) => {
                     return Err(CliError::new(
-                        EXIT_FAILURE,
+                        ErrorKind::Failure,
                         format!(
                             "cannot check that {}@{} ({service}) exists: {e}",
                             image.repository, image.digest
@@ -176,7 +176,7 @@ pub(super) fn verify_present(
         return Ok(());
     }
     Err(CliError::new(
-        EXIT_FAILURE,
+        ErrorKind::Failure,
         format!(
             "{} image(s) of the release are missing from their registry:\n  {}",
             missing.len(),
@@ -211,7 +211,7 @@ pub(super) fn lane_tags(lane: &EffectiveLane, release: &Release) -> Result<Vec<L
         })
         .ok_or_else(|| {
             CliError::new(
-                EXIT_INVALID,
+                ErrorKind::Invalid,
                 format!(
                     "lane `{}` tag `{text}` has a variable this release cannot fill",
                     lane.name
@@ -221,7 +221,7 @@ pub(super) fn lane_tags(lane: &EffectiveLane, release: &Release) -> Result<Vec<L
         })?;
         Reference::parse(&tag).map_err(|e| {
             CliError::new(
-                EXIT_INVALID,
+                ErrorKind::Invalid,
                 format!("lane `{}` tag `{text}` gives `{tag}`: {e}", lane.name),
             )
         })?;
@@ -270,7 +270,7 @@ pub(super) fn apply_tags(tags: &mut [LaneTag], stores: &mut Stores) -> Result<()
                 .await
                 .map_err(|e| {
                     CliError::new(
-                        EXIT_FAILURE,
+                        ErrorKind::Failure,
                         format!("tagging {}@{} as `{}` failed: {e}", t.repository, t.digest, t.tag),
                     )
                     .help("the promotion itself landed; run the same promote again to put the tags back")

@@ -23,7 +23,7 @@ use shiplane_render::{
 
 use crate::cli::{DiffArgs, LaneArg, RenderArgs, StatusArgs};
 use crate::intent_file;
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
+use crate::output::{CliError, ErrorKind, Output};
 use crate::support::cache_dir;
 
 /// The lane called `name`, refusing unknown and template lanes.
@@ -33,7 +33,7 @@ pub(super) fn lane<'e>(
 ) -> Result<&'e EffectiveLane, CliError> {
     let lane = eff.lanes.get(name).ok_or_else(|| {
         CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!("`{name}` is not a lane of the intent"),
         )
         .help(format!(
@@ -43,7 +43,7 @@ pub(super) fn lane<'e>(
     })?;
     if lane.template {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!("lane `{name}` is a template; its instances are made with `shiplane env up`"),
         ));
     }
@@ -54,13 +54,13 @@ pub(super) fn lane<'e>(
 pub(super) fn open(lane: &EffectiveLane) -> Result<GitopsRepo, CliError> {
     let repo = lane.gitops.repo.as_deref().ok_or_else(|| {
         CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!("lane `{}` has no GitOps repository", lane.name),
         )
         .help("set `gitops.repo` on the lane or in `defaults`")
     })?;
     GitopsRepo::open(repo, &lane.gitops.branch, &cache_dir().join("gitops")).map_err(|e| {
-        CliError::new(EXIT_FAILURE, format!("cannot open the GitOps repository of lane `{}`: {e}", lane.name))
+        CliError::new(ErrorKind::Failure, format!("cannot open the GitOps repository of lane `{}`: {e}", lane.name))
             .help("check that the GitOps repository is reachable and the credentials (SHIPLANE_GIT_TOKEN) are set")
     })
 }
@@ -69,9 +69,9 @@ pub(super) fn gitops_error(what: &str, e: &GitopsError) -> CliError {
     if let GitopsError::Change { source, .. } = e
         && let Some(w) = source.downcast_ref::<WriteModeError>()
     {
-        return CliError::new(EXIT_FAILURE, format!("{what}: {w}")).help(w.help());
+        return CliError::new(ErrorKind::Failure, format!("{what}: {w}")).help(w.help());
     }
-    CliError::new(EXIT_FAILURE, format!("{what}: {e}"))
+    CliError::new(ErrorKind::Failure, format!("{what}: {e}"))
 }
 
 /// Reading a tree: the fetched head ([`GitopsRepo`]) or the head `apply` hands its closure.
@@ -133,7 +133,9 @@ pub(super) fn read_release(
         .read(&path)
         .map_err(|e| gitops_error("cannot read the lane's release", &e))?;
     bytes
-        .map(|b| Release::parse(&path, &b).map_err(|e| CliError::new(EXIT_FAILURE, e.to_string())))
+        .map(|b| {
+            Release::parse(&path, &b).map_err(|e| CliError::new(ErrorKind::Failure, e.to_string()))
+        })
         .transpose()
 }
 
@@ -144,7 +146,7 @@ pub(super) fn read_state(reader: &dyn Reader, lane: &EffectiveLane) -> Result<La
         .read(&path)
         .map_err(|e| gitops_error("cannot read the lane's state", &e))?;
     LaneState::parse(&path, bytes.as_deref())
-        .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))
+        .map_err(|e| CliError::new(ErrorKind::Failure, e.to_string()))
 }
 
 /// The lane's release history, newest first: every commit that changed its `release.json`.
@@ -185,10 +187,10 @@ fn git_mirror(repo: &GitopsRepo, args: &[&str]) -> Result<Vec<u8>, CliError> {
         .env_remove("GIT_INDEX_FILE")
         .env("LC_ALL", "C")
         .output()
-        .map_err(|e| CliError::new(EXIT_FAILURE, format!("cannot run git: {e}")))?;
+        .map_err(|e| CliError::new(ErrorKind::Failure, format!("cannot run git: {e}")))?;
     if !out.status.success() {
         return Err(CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!(
                 "git {}: {}",
                 args.join(" "),
@@ -212,7 +214,10 @@ pub(super) fn files_at(
     dir: &str,
 ) -> Result<BTreeMap<String, Vec<u8>>, CliError> {
     let fail = |e: shiplane_git::GitError| {
-        CliError::new(EXIT_FAILURE, format!("cannot read the GitOps mirror: {e}"))
+        CliError::new(
+            ErrorKind::Failure,
+            format!("cannot read the GitOps mirror: {e}"),
+        )
     };
     let mirror = shiplane_git::Repo::discover(repo.mirror_path()).map_err(fail)?;
     let id = mirror.resolve(commit).map_err(fail)?;
@@ -235,7 +240,7 @@ pub(super) fn release_at(
 ) -> Result<Release, CliError> {
     let path = release_path(&lane.gitops.path);
     let bytes = read_at(repo, commit, &path)?;
-    Release::parse(&path, &bytes).map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))
+    Release::parse(&path, &bytes).map_err(|e| CliError::new(ErrorKind::Failure, e.to_string()))
 }
 
 /// What a lane's directory should hold for a release.
@@ -400,7 +405,7 @@ impl std::error::Error for WriteModeError {}
 fn lane_file(lane: &EffectiveLane, base: &str, file: &str) -> Result<String, CliError> {
     let bad = |why: &str| {
         CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!("lane `{}`: write file `{file}` {why}", lane.name),
         )
         .help("name a file relative to the lane's gitops.path, like `values.yaml`")
@@ -543,7 +548,7 @@ pub(super) fn desired_files(
     };
     let rendered = render_lane(eff, &lane.name, &render).map_err(|e| {
         CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!("cannot render lane `{}`: {e}", lane.name),
         )
     })?;
@@ -892,7 +897,7 @@ pub fn run_render(
     let release = match &args.release {
         None => read_release(&repo, lane)?.ok_or_else(|| {
             CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!("lane `{}` has no release yet", lane.name),
             )
             .help(format!(
@@ -908,7 +913,7 @@ pub fn run_render(
                 .find(|(e, _)| e.release == *want || e.version.as_deref() == Some(bare))
                 .ok_or_else(|| {
                     CliError::new(
-                        EXIT_INVALID,
+                        ErrorKind::Invalid,
                         format!("no release `{want}` in the history of lane `{}`", lane.name),
                     )
                 })?;
@@ -926,7 +931,7 @@ pub fn run_render(
     let base = format!("{}/", lane.gitops.path.trim_end_matches('/'));
     std::fs::create_dir_all(&dir).map_err(|e| {
         CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!("cannot create {}: {e}", dir.display()),
         )
     })?;

@@ -18,7 +18,7 @@ use shiplane_plan::{
 
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::intent_file::{self, IntentFile, repo_root};
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
+use crate::output::{CliError, ErrorKind, Output};
 use crate::planning::plan_spec;
 
 /// Version of the `--json` document; bump on incompatible changes.
@@ -65,7 +65,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
 
     if args.base.is_none() && args.explain.is_some() {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             "--explain needs --base REV: it lists the files that changed since that commit",
         )
         .help("for example `shiplane plan --base HEAD~1 --explain api`"));
@@ -122,7 +122,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
         base_intent,
     } = trees?;
     crate::support::timing("plan: git trees read and diffed (second thread, joined)");
-    let compiled = compiled.map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+    let compiled = compiled.map_err(|e| CliError::new(ErrorKind::Invalid, e.to_string()))?;
     let base_spec: Option<Cow<'_, PlanSpec>> = match base_intent {
         BaseIntent::Unchanged => Some(Cow::Borrowed(&spec)),
         BaseIntent::Changed(bytes) => intent_spec(bytes).map(Cow::Owned),
@@ -143,7 +143,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
     if let Some(service) = &args.explain {
         if !spec.services.contains_key(service) {
             return Err(CliError::new(
-                EXIT_INVALID,
+                ErrorKind::Invalid,
                 format!("`{service}` is not a service of {}", file.display),
             )
             .help(format!(
@@ -161,7 +161,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
             },
             &head_listing,
         )
-        .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Invalid, e.to_string()))?;
         print_explanation(&explanation, &warnings, out);
         return Ok(ExitCode::SUCCESS);
     }
@@ -176,7 +176,7 @@ pub fn run(args: &PlanArgs, intent: Option<&Path>, out: &Output) -> Result<ExitC
         },
         None,
     )
-    .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+    .map_err(|e| CliError::new(ErrorKind::Invalid, e.to_string()))?;
 
     crate::support::timing("plan: planned");
     let context = Context {
@@ -216,7 +216,7 @@ impl IntentPlace {
         let Some(path) = explicit else {
             let cwd = std::env::current_dir().map_err(|e| {
                 CliError::new(
-                    EXIT_FAILURE,
+                    ErrorKind::Failure,
                     format!("cannot read the working directory: {e}"),
                 )
             })?;
@@ -294,7 +294,7 @@ impl IntentPlace {
             }
         }
         Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!(
                 "no intent file in commit {} ({})",
                 head.rev,
@@ -339,7 +339,7 @@ fn emit(
         }
         PlanFormat::GithubMatrix => {
             let jobs = build_jobs(plan, spec, &head_hex)
-                .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+                .map_err(|e| CliError::new(ErrorKind::Invalid, e.to_string()))?;
             crate::outln!(
                 "{}",
                 serde_json::to_string(&github_matrix(&jobs)).unwrap_or_default()
@@ -347,7 +347,7 @@ fn emit(
         }
         PlanFormat::Buildkite | PlanFormat::Tekton => {
             let jobs = build_jobs(plan, spec, &head_hex)
-                .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+                .map_err(|e| CliError::new(ErrorKind::Invalid, e.to_string()))?;
             let mut opts = EmitOptions::new(head_hex.clone());
             opts.promote_lane.clone_from(&args.promote_lane);
             opts.repo_url = args.repo_url.clone().or_else(|| cx.repo_url.clone());
@@ -402,7 +402,7 @@ fn run_against_index(
     let spec = plan_spec(&eff);
     let Some(index) = crate::artifact_index::load(&eff)? else {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             "nothing to compare with: no --base was given and the intent names no GitOps repository for the artifact index",
         )
         .help("pass the commit this one builds on, e.g. `--base origin/main` or `--base HEAD~1`, or set `defaults.gitops.repo` so `shiplane publish` records artifacts there"));
@@ -416,7 +416,7 @@ fn run_against_index(
     let repo = open(root)?;
     let head_listing = repo.tree_listing(head.id).map_err(git_error)?;
     let plan = shiplane_plan::plan(&spec, &head_listing, None, Some(&index))
-        .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Invalid, e.to_string()))?;
     let context = Context {
         head,
         base: None,
@@ -451,7 +451,7 @@ fn read_trees(
     let repo = open(root)?;
     let Some(rev) = &args.base else {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             "nothing to compare with: no --base was given and there is no artifact index yet",
         )
         .help("pass the commit this one builds on, e.g. `--base origin/main` or `--base HEAD~1`; once artifacts are published, plan compares against the index instead"));
@@ -489,7 +489,7 @@ fn read_trees(
 
 fn open(root: &Path) -> Result<Repo, CliError> {
     Repo::discover(root).map_err(|e| {
-        CliError::new(EXIT_FAILURE, e.to_string())
+        CliError::new(ErrorKind::Failure, e.to_string())
             .help("run `shiplane plan` inside the source repository (the one holding the intent)")
     })
 }
@@ -501,9 +501,9 @@ fn open(root: &Path) -> Result<Repo, CliError> {
 fn git_error(e: GitError) -> CliError {
     let shallow = matches!(e, GitError::Shallow { .. });
     let status = if matches!(e, GitError::RevisionNotFound { .. }) {
-        EXIT_INVALID
+        ErrorKind::Invalid
     } else {
-        EXIT_FAILURE
+        ErrorKind::Failure
     };
     let err = CliError::new(status, e.to_string());
     if shallow {
@@ -526,7 +526,7 @@ fn plan_json(plan: &Plan, spec: &PlanSpec, cx: &Context<'_>) -> Result<Value, Cl
     let (head, base, is_ancestor) = (cx.head, cx.base, cx.is_ancestor);
     let head_hex = head.id.to_hex();
     let jobs = build_jobs(plan, spec, &head_hex)
-        .map_err(|e| CliError::new(EXIT_INVALID, e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Invalid, e.to_string()))?;
     Ok(json!({
         "plan_version": PLAN_JSON_VERSION,
         "head": { "rev": head.rev, "commit": head_hex },

@@ -25,7 +25,7 @@ use super::lanes::{
 };
 use crate::cli::PromoteArgs;
 use crate::intent_file::{self, IntentFile};
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, EXIT_POLICY, Output};
+use crate::output::{CliError, ErrorKind, Output};
 use crate::planning::source_repo;
 use crate::registry::Stores;
 use crate::support::{cache_dir, provenance};
@@ -48,13 +48,13 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         && args.reason.as_deref().is_none_or(|r| r.trim().is_empty())
     {
         return Err(
-            CliError::new(EXIT_INVALID, "an override needs --reason TEXT")
+            CliError::new(ErrorKind::Invalid, "an override needs --reason TEXT")
                 .help("the reason is recorded in the release for the audit trail"),
         );
     }
     if args.version.is_some() && lane.version.is_none() {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!(
                 "lane `{}` is not versioned, so --version does not apply",
                 lane.name
@@ -63,12 +63,13 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         .help("give the lane `version: patch|minor|major` in the intent"));
     }
     if let Some(v) = &args.version {
-        Version::parse(v).map_err(|e| CliError::new(EXIT_INVALID, format!("--version: {e}")))?;
+        Version::parse(v)
+            .map_err(|e| CliError::new(ErrorKind::Invalid, format!("--version: {e}")))?;
     }
     let actor = actor();
     if args.approve && actor.is_none() {
         return Err(
-            CliError::new(EXIT_INVALID, "--approve needs to know who you are")
+            CliError::new(ErrorKind::Invalid, "--approve needs to know who you are")
                 .help("set SHIPLANE_ACTOR (or git's user.name)"),
         );
     }
@@ -384,7 +385,7 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         .with_trailer("Source-Commit", &release.source_commit)
         .with_trailer("Promoted-By", &release.promoted_by);
     for a in &release.approvals {
-        message = message.with_trailer("Approved-By", &format!("{} ({})", a.by, a.source));
+        message = message.with_trailer("Approved-By", format!("{} ({})", a.by, a.source));
     }
     let facts = |kind, gitops_commit, reason| NotifyFacts {
         kind,
@@ -616,7 +617,7 @@ fn refused(
             eprintln!("  your approval was recorded in the lane's state");
         }
     }
-    EXIT_POLICY.exit()
+    ErrorKind::Policy.exit()
 }
 
 /// What a notification is about.
@@ -687,7 +688,7 @@ fn record_approval(
         .with_trailer("Shiplane-Release", id)
         .with_trailer(
             "Approved-By",
-            &format!("{} ({})", approval.by, approval.source),
+            format!("{} ({})", approval.by, approval.source),
         );
     let outcome = repo
         .apply(
@@ -716,7 +717,7 @@ pub(super) fn intent_hash(eff: &EffectiveIntent) -> Result<String, CliError> {
     // A hash over `null` would make every intent look the same; refuse instead.
     let value = serde_json::to_value(eff).map_err(|e| {
         CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!("cannot serialise the effective intent to hash it: {e}"),
         )
     })?;
@@ -732,7 +733,7 @@ fn is_strict_ancestor(file: &IntentFile, older: &str, newer: &str) -> Result<boo
     let repo = source_repo(file)?;
     let parse = |c: &str| {
         Oid::from_hex(c)
-            .ok_or_else(|| CliError::new(EXIT_FAILURE, format!("`{c}` is not a commit id")))
+            .ok_or_else(|| CliError::new(ErrorKind::Failure, format!("`{c}` is not a commit id")))
     };
     let (o, n) = (parse(older)?, parse(newer)?);
     if o == n {
@@ -740,7 +741,7 @@ fn is_strict_ancestor(file: &IntentFile, older: &str, newer: &str) -> Result<boo
     }
     repo.is_ancestor(o, n).map_err(|e| {
         CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!(
                 "cannot tell whether {} is older than {}, which the lane runs: {e}",
                 older.get(..12).unwrap_or(older),
@@ -777,7 +778,7 @@ fn candidate(
         let repo = open(src_lane)?;
         let release = read_release(&repo, src_lane)?.ok_or_else(|| {
             CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!("lane `{src}` has no release to promote"),
             )
             .help(format!("promote to `{src}` first"))
@@ -786,7 +787,7 @@ fn candidate(
     }
     let Some(want) = &args.release else {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             "say what to promote: --commit REV, --from LANE or --release ID",
         ));
     };
@@ -810,9 +811,9 @@ fn candidate(
         // unknown name, a usage error like an unknown lane (exit 2).
         let elsewhere = known_elsewhere(eff, &search.name, want, bare)?;
         let kind = if elsewhere.is_some() {
-            EXIT_POLICY
+            ErrorKind::Policy
         } else {
-            EXIT_INVALID
+            ErrorKind::Invalid
         };
         let also = elsewhere.map_or_else(
             || " (no lane has had it)".to_owned(),
@@ -874,7 +875,7 @@ fn carry(
     for s in &lane.services {
         let image = release.services.get(s).ok_or_else(|| {
             CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!(
                     "release {} has no image for `{s}`, which lane `{}` deploys",
                     release.id, lane.name
@@ -904,7 +905,7 @@ fn from_commit(
     let (commit, fps) = crate::planning::fingerprints_at(&repo, rev, eff)?;
     let location = eff.artifact_index.clone().ok_or_else(|| {
         CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             "the intent names no GitOps repository for the artifact index",
         )
     })?;
@@ -938,12 +939,12 @@ fn from_commit(
     let mut images = BTreeMap::new();
     let mut missing = Vec::new();
     for s in &lane.services {
-        let fp = fps
-            .get(s)
-            .ok_or_else(|| CliError::new(EXIT_FAILURE, format!("no fingerprint for `{s}`")))?;
+        let fp = fps.get(s).ok_or_else(|| {
+            CliError::new(ErrorKind::Failure, format!("no fingerprint for `{s}`"))
+        })?;
         let bytes = index_files.get(s).and_then(Option::as_deref);
         let idx = ServiceIndex::parse(s, bytes)
-            .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))?;
+            .map_err(|e| CliError::new(ErrorKind::Failure, e.to_string()))?;
         if let Some(r) = idx.newest(&fp.to_hex()) {
             let reused = r.source_commit != hex;
             images.insert(
@@ -974,7 +975,7 @@ fn from_commit(
     }
     if !missing.is_empty() {
         return Err(CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!(
                 "commit {} has no published image for {} service(s) lane `{}` deploys:\n  {}",
                 &hex[..12],

@@ -13,7 +13,7 @@ use shiplane_registry::{Digest, Registry, RegistryError};
 
 use crate::cli::PublishArgs;
 use crate::intent_file;
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
+use crate::output::{CliError, ErrorKind, Output};
 use crate::planning::{fingerprints_at, source_repo};
 use crate::registry;
 use crate::support::{cache_dir, provenance, rfc3339_now};
@@ -22,7 +22,7 @@ pub fn run(args: &PublishArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
     let (file, eff) = intent_file::load_valid(intent, out)?;
     if !eff.services.contains_key(&args.service) {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!("`{}` is not a service of {}", args.service, file.display),
         )
         .help(format!(
@@ -30,11 +30,12 @@ pub fn run(args: &PublishArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
             eff.services.keys().cloned().collect::<Vec<_>>().join(", ")
         )));
     }
-    let wait = shiplane_intent::values::duration(&args.wait)
-        .map_err(|why| CliError::new(EXIT_INVALID, format!("--wait `{}`: {why}", args.wait)))?;
+    let wait = shiplane_intent::values::duration(&args.wait).map_err(|why| {
+        CliError::new(ErrorKind::Invalid, format!("--wait `{}`: {why}", args.wait))
+    })?;
     let index_location = eff.artifact_index.clone().ok_or_else(|| {
         CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             "the intent names no GitOps repository to keep the artifact index in",
         )
         .help("set `defaults.gitops.repo` (and `branch`), or give the root lane a `gitops.repo`")
@@ -46,7 +47,7 @@ pub fn run(args: &PublishArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
     let (commit, fps) = fingerprints_at(&repo, rev, &eff)?;
     let fingerprint = *fps.get(&args.service).ok_or_else(|| {
         CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!("no fingerprint computed for `{}`", args.service),
         )
     })?;
@@ -56,7 +57,7 @@ pub fn run(args: &PublishArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
     let repository = opened.location.repository().to_owned();
     let Some(tag) = opened.location.tag().map(str::to_owned) else {
         return Err(
-            CliError::new(EXIT_INVALID, format!("`{}` has no tag", args.image)).help(
+            CliError::new(ErrorKind::Invalid, format!("`{}` has no tag", args.image)).help(
                 "publish the exact tag CI pushed, like `registry.example.com/shop/api:sha-1a2b3c4`",
             ),
         );
@@ -79,7 +80,7 @@ pub fn run(args: &PublishArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         match opened.registry.head_digest(&repository, &digest).await {
             Ok(Some(_)) => Ok(digest),
             Ok(None) => Err(CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!(
                     "{} resolved to {digest}, but a HEAD on that digest finds nothing",
                     args.image
@@ -103,7 +104,7 @@ pub fn run(args: &PublishArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
     let service = args.service.clone();
     let path = index_path(&service);
     let gitops = GitopsRepo::open(&index_location.repo, &index_location.branch, &cache_dir().join("gitops"))
-        .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()).help("check that the GitOps repository is reachable and the credentials (SHIPLANE_GIT_TOKEN) are set"))?;
+        .map_err(|e| CliError::new(ErrorKind::Failure, e.to_string()).help("check that the GitOps repository is reachable and the credentials (SHIPLANE_GIT_TOKEN) are set"))?;
     // Publishes from a CI matrix arrive together and all write to one branch: each lost race
     // costs one attempt, so allow as many attempts as a wide matrix needs.
     let mut gitops = gitops.with_retry_policy(RetryPolicy {
@@ -137,7 +138,12 @@ pub fn run(args: &PublishArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
             },
             &message,
         )
-        .map_err(|e| CliError::new(EXIT_FAILURE, format!("recording the artifact failed: {e}")))?;
+        .map_err(|e| {
+            CliError::new(
+                ErrorKind::Failure,
+                format!("recording the artifact failed: {e}"),
+            )
+        })?;
     let gitops_commit = match &outcome {
         Outcome::Committed { commit, .. } => Some(commit.clone()),
         Outcome::NoChange => None,
@@ -208,7 +214,7 @@ async fn wait_for(
         let elapsed = start.elapsed();
         if elapsed >= limit {
             return Err(CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!(
                     "{reference} did not appear within {}s: asked {attempts} times over {:.1}s; the last answer was: {last}",
                     limit.as_secs(),

@@ -19,7 +19,7 @@ use anstyle::Style;
 use serde_json::{Value, json};
 
 use crate::cli::QuickstartArgs;
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
+use crate::output::{CliError, ErrorKind, Output};
 
 /// The file that marks a directory as made by the quickstart.
 const MARKER: &str = ".shiplane-quickstart";
@@ -82,7 +82,7 @@ pub fn run(args: &QuickstartArgs, out: &Output) -> Result<ExitCode, CliError> {
     let started = Instant::now();
     let exe = std::env::current_exe().map_err(|e| {
         CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!("cannot find the running shiplane binary: {e}"),
         )
     })?;
@@ -107,7 +107,7 @@ fn require_git() -> Result<(), CliError> {
     match Command::new("git").arg("--version").output() {
         Ok(o) if o.status.success() => Ok(()),
         _ => Err(CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             "the quickstart needs `git`, which is not on PATH",
         )
         .help("install git (https://git-scm.com/downloads) and run `shiplane quickstart` again")),
@@ -123,18 +123,21 @@ fn prepare_dir(args: &QuickstartArgs) -> Result<Paths, CliError> {
         .unwrap_or_else(|| PathBuf::from("shiplane-quickstart"));
     let cwd = std::env::current_dir().map_err(|e| {
         CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!("cannot read the working directory: {e}"),
         )
     })?;
     let dir = cwd.join(&given);
     let io = |what: &str, p: &Path, e: std::io::Error| {
-        CliError::new(EXIT_FAILURE, format!("cannot {what} {}: {e}", p.display()))
+        CliError::new(
+            ErrorKind::Failure,
+            format!("cannot {what} {}: {e}", p.display()),
+        )
     };
     let fresh = if dir.exists() {
         if !dir.is_dir() {
             return Err(CliError::new(
-                EXIT_INVALID,
+                ErrorKind::Invalid,
                 format!("{} exists and is not a directory", dir.display()),
             )
             .help("name another directory: `shiplane quickstart DIR`"));
@@ -145,7 +148,7 @@ fn prepare_dir(args: &QuickstartArgs) -> Result<Paths, CliError> {
             .is_none();
         if !empty && !dir.join(MARKER).is_file() {
             return Err(CliError::new(
-                EXIT_INVALID,
+                ErrorKind::Invalid,
                 format!(
                     "{} exists, is not empty and was not made by `shiplane quickstart`",
                     dir.display()
@@ -379,10 +382,10 @@ impl Runner<'_> {
             ])
             .args(args)
             .output()
-            .map_err(|e| CliError::new(EXIT_FAILURE, format!("cannot run git: {e}")))?;
+            .map_err(|e| CliError::new(ErrorKind::Failure, format!("cannot run git: {e}")))?;
         if !out.status.success() {
             return Err(CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!(
                     "`git {}` in {} failed: {}",
                     args.join(" "),
@@ -398,14 +401,14 @@ impl Runner<'_> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| {
                 CliError::new(
-                    EXIT_FAILURE,
+                    ErrorKind::Failure,
                     format!("cannot create {}: {e}", parent.display()),
                 )
             })?;
         }
         std::fs::write(path, text).map_err(|e| {
             CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!("cannot write {}: {e}", path.display()),
             )
         })
@@ -417,7 +420,7 @@ impl Runner<'_> {
         let src = self.paths.source.clone();
         std::fs::create_dir_all(&src).map_err(|e| {
             CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!("cannot create {}: {e}", src.display()),
             )
         })?;
@@ -534,7 +537,7 @@ impl Runner<'_> {
         self.announce(&line);
         self.try_shiplane(args, actor).map_err(|(code, said)| {
             CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!(
                     "step {} `{line}` failed (exit {code}): {said}",
                     self.steps.len() + 1
@@ -664,7 +667,7 @@ impl Runner<'_> {
             self.announce(&shown(&pack));
             let doc = self.try_shiplane(&pack, ACTOR).map_err(|(code, said)| {
                 CliError::new(
-                    EXIT_FAILURE,
+                    ErrorKind::Failure,
                     format!("`{}` failed (exit {code}): {said}", shown(&pack)),
                 )
             })?;
@@ -713,7 +716,7 @@ impl Runner<'_> {
         if context.exists() {
             std::fs::remove_dir_all(&context).map_err(|e| {
                 CliError::new(
-                    EXIT_FAILURE,
+                    ErrorKind::Failure,
                     format!("cannot clear {}: {e}", context.display()),
                 )
             })?;
@@ -739,7 +742,10 @@ impl Runner<'_> {
         let file = format!("services/{CHANGED_SERVICE}/index.html");
         let path = self.paths.source.join(&file);
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            CliError::new(EXIT_FAILURE, format!("cannot read {}: {e}", path.display()))
+            CliError::new(
+                ErrorKind::Failure,
+                format!("cannot read {}: {e}", path.display()),
+            )
         })?;
         Self::write(
             &path,
@@ -976,7 +982,10 @@ fn status_summary(doc: &Value) -> String {
 /// bit.
 fn copy_dir(from: &Path, to: &Path, skip: &[&str]) -> Result<(), CliError> {
     let err = |what: &str, p: &Path, e: std::io::Error| {
-        CliError::new(EXIT_FAILURE, format!("cannot {what} {}: {e}", p.display()))
+        CliError::new(
+            ErrorKind::Failure,
+            format!("cannot {what} {}: {e}", p.display()),
+        )
     };
     std::fs::create_dir_all(to).map_err(|e| err("create", to, e))?;
     for entry in std::fs::read_dir(from).map_err(|e| err("read", from, e))? {

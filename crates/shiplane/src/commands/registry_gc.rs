@@ -38,7 +38,7 @@ use super::lane_images::{lane_repository, lane_tags_literal};
 use super::lanes::{actor_or_unknown, gitops_error, history, now, open, read_release, release_at};
 use crate::cli::RegistryGcArgs;
 use crate::intent_file;
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
+use crate::output::{CliError, ErrorKind, Output};
 use crate::registry::{Stores, block_on, registry_error};
 use crate::support::cache_dir;
 
@@ -72,7 +72,7 @@ pub fn run(
     let (_file, eff) = intent_file::load_valid(intent, out)?;
     if eff.retention == Retention::default() {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             "the intent has no `retention` rules, so nothing can be judged old",
         )
         .help("add for example:\n  retention:\n    keep_newest: 15\n    keep_tags: [\"*-latest\"]\n    grace: 7d\n    rollback_window: 5"));
@@ -154,7 +154,7 @@ fn selected_services(eff: &EffectiveIntent, asked: &[String]) -> Result<Vec<Stri
     for s in asked {
         if !eff.services.contains_key(s) {
             return Err(CliError::new(
-                EXIT_INVALID,
+                ErrorKind::Invalid,
                 format!("`{s}` is not a service of the intent"),
             )
             .help(format!(
@@ -170,7 +170,7 @@ fn selected_services(eff: &EffectiveIntent, asked: &[String]) -> Result<Vec<Stri
 fn open_index(eff: &EffectiveIntent) -> Result<GitopsRepo, CliError> {
     let location = eff.artifact_index.clone().ok_or_else(|| {
         CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             "the intent names no GitOps repository (for the artifact index and the audit log)",
         )
         .help("set `defaults.gitops.repo`")
@@ -199,7 +199,7 @@ fn recorded_artifacts(index: &GitopsRepo, services: &[String]) -> Result<Recorde
             .read_file(&index_path(s))
             .map_err(|e| gitops_error("cannot read the artifact index", &e))?;
         let idx = ServiceIndex::parse(s, bytes.as_deref())
-            .map_err(|e| CliError::new(EXIT_FAILURE, e.to_string()))?;
+            .map_err(|e| CliError::new(ErrorKind::Failure, e.to_string()))?;
         for r in idx.digests() {
             let at = r
                 .time
@@ -227,7 +227,7 @@ fn compile_rules(
         text.map(|g| {
             duration(g)
                 .map(|s| i64::try_from(s).unwrap_or(i64::MAX))
-                .map_err(|e| CliError::new(EXIT_INVALID, format!("{field}: {e}")))
+                .map_err(|e| CliError::new(ErrorKind::Invalid, format!("{field}: {e}")))
         })
         .transpose()
     };
@@ -257,9 +257,12 @@ fn compile_rules(
             },
             lane_tags,
         };
-        let compiled = rules
-            .compile()
-            .map_err(|e| CliError::new(EXIT_INVALID, format!("retention rules for `{s}`: {e}")))?;
+        let compiled = rules.compile().map_err(|e| {
+            CliError::new(
+                ErrorKind::Invalid,
+                format!("retention rules for `{s}`: {e}"),
+            )
+        })?;
         out.insert(s.clone(), compiled);
     }
     Ok(out)
@@ -396,7 +399,7 @@ fn protections(
 /// A lane's `release.json` that cannot be read: the error names the file; gc stops.
 fn unreadable_release(lane: &EffectiveLane, e: &CliError) -> CliError {
     let message = format!("registry gc stopped, nothing was deleted: {}", e.message);
-    CliError::new(EXIT_FAILURE, message).help(format!(
+    CliError::new(ErrorKind::Failure, message).help(format!(
         "without it registry gc cannot know what lane `{}` runs; restore the file (git log -- {}) and run again",
         lane.name,
         release_path(&lane.gitops.path)
@@ -414,7 +417,7 @@ fn instance_releases(
 ) -> Result<Vec<(String, shiplane_lane::Release)>, CliError> {
     let Some((root, _)) = instance_root(&lane.gitops.path, &eff.project) else {
         return Err(CliError::new(
-            EXIT_INVALID,
+            ErrorKind::Invalid,
             format!(
                 "template lane `{}`: GitOps path `{}` must have `{{name}}` as a whole directory",
                 lane.name, lane.gitops.path
@@ -434,7 +437,7 @@ fn instance_releases(
         let path = release_path(&instance_path(&lane.gitops.path, &eff.project, &entry.name));
         let stop = |message: String| {
             CliError::new(
-                EXIT_FAILURE,
+                ErrorKind::Failure,
                 format!("registry gc stopped, nothing was deleted: {message}"),
             )
             .help(format!(
@@ -588,7 +591,7 @@ fn listing_error(repository: &str, e: RegistryError) -> CliError {
     } else {
         "registry gc needs the registry to list tags (GET /v2/<name>/tags/list) and resolve them; it never guesses what a repository holds".to_owned()
     };
-    CliError::new(EXIT_FAILURE, message).help(help)
+    CliError::new(ErrorKind::Failure, message).help(help)
 }
 
 /// One repository in the report.
@@ -790,7 +793,7 @@ fn lost_in_flight(
         return Ok(());
     }
     Err(CliError::new(
-        EXIT_FAILURE,
+        ErrorKind::Failure,
         format!(
             "deleted while a promotion referencing it landed: {}",
             lost.join(", ")
@@ -810,7 +813,7 @@ fn delete_error(repository: &str, digest: &str, e: RegistryError) -> CliError {
         })
     };
     CliError::new(
-        EXIT_FAILURE,
+        ErrorKind::Failure,
         format!("deleting {repository}@{digest} failed: {}", err.message),
     )
     .help(help)

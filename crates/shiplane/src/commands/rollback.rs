@@ -18,7 +18,7 @@ use super::lanes::{
 };
 use crate::cli::RollbackArgs;
 use crate::intent_file;
-use crate::output::{CliError, EXIT_FAILURE, EXIT_INVALID, Output};
+use crate::output::{CliError, ErrorKind, Output};
 
 pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<ExitCode, CliError> {
     let (_, eff) = intent_file::load_valid(intent, out)?;
@@ -26,14 +26,14 @@ pub fn run(args: &RollbackArgs, intent: Option<&Path>, out: &Output) -> Result<E
     let mut repo = open(lane)?;
     let current = read_release(&repo, lane)?.ok_or_else(|| {
         CliError::new(
-            EXIT_FAILURE,
+            ErrorKind::Failure,
             format!("lane `{}` has no release to roll back from", lane.name),
         )
     })?;
     let entries: Vec<_> = history(&repo, lane)?.into_iter().map(|(e, _)| e).collect();
     let target = rollback_target(&entries, &current.id, args.to.as_deref())
         .map_err(|why| {
-            CliError::new(EXIT_INVALID, format!("lane `{}`: {why}", lane.name))
+            CliError::new(ErrorKind::Invalid, format!("lane `{}`: {why}", lane.name))
                 .help(format!("see `shiplane history {}`", lane.name))
         })?
         .clone();
