@@ -677,6 +677,41 @@ fn short(s: &str) -> &str {
 // ---------------------------------------------------------------------------------------------
 // history, status, diff, render
 
+/// Who made a history entry and when, and the release a rollback left.
+struct EntryFacts {
+    rollback_from: Option<String>,
+    by: Option<String>,
+    at: String,
+}
+
+/// A rollback commit carries `Shiplane-Rollback-From`; its actor and time are in the lane's
+/// `state.json` as that commit wrote it (the hold it set). A promotion names its actor in
+/// `Promoted-By`.
+fn entry_facts(
+    repo: &GitopsRepo,
+    lane: &EffectiveLane,
+    e: &HistoryEntry,
+    c: &shiplane_gitops::CommitInfo,
+) -> EntryFacts {
+    let time = crate::support::rfc3339(u64::try_from(c.time).unwrap_or(0));
+    let Some(from) = c.trailer("Shiplane-Rollback-From") else {
+        return EntryFacts {
+            rollback_from: None,
+            by: c.trailer("Promoted-By").map(str::to_owned),
+            at: time,
+        };
+    };
+    let path = state_path(&lane.gitops.path);
+    let state = read_at(repo, &e.commit, &path)
+        .ok()
+        .and_then(|b| LaneState::parse(&path, Some(&b)).ok());
+    EntryFacts {
+        rollback_from: Some(from.to_owned()),
+        by: state.as_ref().and_then(|s| s.by.clone()),
+        at: state.and_then(|s| s.at).unwrap_or(time),
+    }
+}
+
 /// `shiplane history LANE`.
 pub fn run_history(
     args: &LaneArg,
@@ -687,10 +722,15 @@ pub fn run_history(
     let lane = lane(&eff, &args.lane)?;
     let repo = open(lane)?;
     let entries = history(&repo, lane)?;
+    let facts: Vec<EntryFacts> = entries
+        .iter()
+        .map(|(e, c)| entry_facts(&repo, lane, e, c))
+        .collect();
     if out.json {
         let list: Vec<serde_json::Value> = entries
             .iter()
-            .map(|(e, c)| {
+            .zip(&facts)
+            .map(|((e, c), f)| {
                 serde_json::json!({
                     "commit": e.commit,
                     "release": e.release,
@@ -699,6 +739,9 @@ pub fn run_history(
                     "approved_by": c.trailers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("Approved-By")).map(|(_, v)| v.clone()).collect::<Vec<_>>(),
                     "subject": c.subject,
                     "time": crate::support::rfc3339(u64::try_from(c.time).unwrap_or(0)),
+                    "rollback_from": f.rollback_from,
+                    "by": f.by,
+                    "at": f.at,
                 })
             })
             .collect();
@@ -706,9 +749,19 @@ pub fn run_history(
     } else if entries.is_empty() {
         crate::outln!("lane {} has no releases yet", lane.name);
     } else {
-        for (e, c) in &entries {
+        for ((e, c), f) in entries.iter().zip(&facts) {
+            let rollback = f.rollback_from.as_ref().map_or_else(String::new, |from| {
+                out.paint(
+                    Output::warn_style(),
+                    &format!(
+                        "  rolled back from {from} by {} at {}",
+                        f.by.as_deref().unwrap_or("unknown"),
+                        f.at
+                    ),
+                )
+            });
             crate::outln!(
-                "{}  {}  {:<24} {:<10} {}",
+                "{}  {}  {:<24} {:<10} {}{rollback}",
                 short(&e.commit),
                 crate::support::rfc3339(u64::try_from(c.time).unwrap_or(0)),
                 e.release,
@@ -733,12 +786,73 @@ fn age(promoted_at: &str, now: jiff::Timestamp) -> String {
     }
 }
 
+/// What `status` read of one lane.
+struct LaneView {
+    name: String,
+    from: Option<String>,
+    deploys: Vec<String>,
+    release: Option<Release>,
+    state: LaneState,
+    hibernated: bool,
+    pending: usize,
+}
+
+impl LaneView {
+    /// The image the lane runs for `service` (`None`: not deployed there, or no release).
+    fn image(&self, service: &str) -> Option<&ReleaseImage> {
+        if !self.deploys.iter().any(|s| s == service) {
+            return None;
+        }
+        self.release.as_ref()?.services.get(service)
+    }
+
+    fn markers(&self) -> Vec<&'static str> {
+        let mut m = Vec::new();
+        if self.state.held {
+            m.push("HELD");
+        }
+        if self.hibernated {
+            m.push("hibernated");
+        }
+        if self.pending > 0 {
+            m.push("awaiting approval");
+        }
+        m
+    }
+}
+
+/// The digest `view` runs for `service` differs from its upstream lane's (`*`), or from a
+/// downstream lane's (`+`), among the lanes shown.
+fn cell_marks(views: &[LaneView], view: &LaneView, service: &str) -> (bool, bool) {
+    let Some(mine) = view.image(service).map(|i| &i.digest) else {
+        return (false, false);
+    };
+    let digest_in = |name: &str| {
+        views
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.image(service).map(|i| &i.digest))
+    };
+    let differs_up = view
+        .from
+        .as_deref()
+        .and_then(digest_in)
+        .is_some_and(|up| up != Some(mine));
+    let ahead = views
+        .iter()
+        .filter(|v| v.from.as_deref() == Some(view.name.as_str()))
+        .any(|down| down.image(service).map(|i| &i.digest) != Some(mine));
+    (differs_up, ahead)
+}
+
 /// `shiplane status [LANE]`.
 pub fn run_status(
     args: &StatusArgs,
     intent: Option<&Path>,
     out: &Output,
 ) -> Result<ExitCode, CliError> {
+    use super::status_view::{AHEAD_DOWNSTREAM, DIFFERS_UPSTREAM, cell, lane_order, layout};
+
     let (_, eff) = intent_file::load_valid(intent, out)?;
     let names: Vec<String> = match &args.lane {
         Some(l) => vec![lane(&eff, l)?.name.clone()],
@@ -751,7 +865,7 @@ pub fn run_status(
     };
     let now = now();
     let mut lanes_json = Vec::new();
-    let mut rows = Vec::new();
+    let mut views = Vec::new();
     for name in &names {
         let lane = &eff.lanes[name];
         let repo = open(lane)?;
@@ -774,6 +888,7 @@ pub fn run_status(
             .collect();
         lanes_json.push(serde_json::json!({
             "lane": name,
+            "from": lane.from,
             "release": release.as_ref().map(|r| &r.id),
             "version": release.as_ref().and_then(|r| r.version.clone()),
             "source_commit": release.as_ref().map(|r| &r.source_commit),
@@ -781,45 +896,146 @@ pub fn run_status(
             "age": release.as_ref().map(|r| age(&r.promoted_at, now)),
             "held": state.held,
             "hold_reason": state.reason,
+            "held_by": state.by,
+            "held_at": state.at,
             "hibernated": hibernated,
             "pending_approvals": pending,
             "services": services,
         }));
-        let flags = format!(
-            "{}{}",
-            if state.held { " HELD" } else { "" },
-            if hibernated { " hibernated" } else { "" }
-        );
-        match &release {
-            None => rows.push(format!("{name}: no release yet{flags}")),
-            Some(r) => {
-                rows.push(format!(
-                    "{name}: release {} ({}) from {} {} ago{flags}",
-                    r.id,
-                    r.version.as_deref().unwrap_or("unversioned"),
-                    short(&r.source_commit),
-                    age(&r.promoted_at, now)
-                ));
-                for (s, i) in &r.services {
-                    rows.push(
-                        format!(
-                            "  {s:<20} {}  built from {} ({:?})",
-                            i.digest,
-                            short(&i.source_commit),
-                            i.status
-                        )
-                        .to_lowercase(),
-                    );
-                }
-            }
-        }
+        views.push(LaneView {
+            name: name.clone(),
+            from: lane.from.clone(),
+            deploys: lane.services.clone(),
+            release,
+            state,
+            hibernated,
+            pending,
+        });
     }
+    let order = lane_order(
+        &views
+            .iter()
+            .map(|v| (v.name.clone(), v.from.clone()))
+            .collect::<Vec<_>>(),
+    );
+    views.sort_by_key(|v| order.iter().position(|n| *n == v.name));
+    let services: Vec<&String> = eff.services.keys().collect();
+
     if out.json {
-        out.print_json(&serde_json::json!({ "lanes": lanes_json }));
-    } else {
-        for r in rows {
-            crate::outln!("{r}");
+        let rows: Vec<serde_json::Value> = services
+            .iter()
+            .map(|s| {
+                let cells: serde_json::Map<String, serde_json::Value> = views
+                    .iter()
+                    .map(|v| {
+                        let value = v.image(s).map_or(serde_json::Value::Null, |i| {
+                            let (up, ahead) = cell_marks(&views, v, s);
+                            serde_json::json!({
+                                "version": v.release.as_ref().and_then(|r| r.version.clone()),
+                                "source_commit": i.source_commit,
+                                "digest": i.digest,
+                                "differs_from_upstream": up,
+                                "differs_from_downstream": ahead,
+                            })
+                        });
+                        (v.name.clone(), value)
+                    })
+                    .collect();
+                serde_json::json!({ "service": s, "cells": cells })
+            })
+            .collect();
+        out.print_json(&serde_json::json!({
+            "lanes": lanes_json,
+            "matrix": { "lanes": order, "services": rows },
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut table = Vec::new();
+    let mut header = vec!["service".to_owned()];
+    for v in &views {
+        let m = v.markers();
+        header.push(if m.is_empty() {
+            v.name.clone()
+        } else {
+            format!("{} [{}]", v.name, m.join(", "))
+        });
+    }
+    table.push(header);
+    let mut any_up = false;
+    let mut any_ahead = false;
+    for s in &services {
+        let mut row = vec![(*s).clone()];
+        for v in &views {
+            row.push(v.image(s).map_or_else(
+                || "-".to_owned(),
+                |i| {
+                    let (up, ahead) = cell_marks(&views, v, s);
+                    any_up |= up;
+                    any_ahead |= ahead;
+                    let version = v.release.as_ref().and_then(|r| r.version.as_deref());
+                    let mut text = cell(version, &i.source_commit, &i.digest);
+                    if up {
+                        text.push(DIFFERS_UPSTREAM);
+                    }
+                    if ahead {
+                        text.push(AHEAD_DOWNSTREAM);
+                    }
+                    text
+                },
+            ));
         }
+        table.push(row);
+    }
+    for (r, row) in layout(&table).into_iter().enumerate() {
+        let cells: Vec<String> = row
+            .into_iter()
+            .enumerate()
+            .map(|(c, text)| {
+                let marked = c > 0
+                    && if r == 0 {
+                        !views[c - 1].markers().is_empty()
+                    } else {
+                        text.trim_end()
+                            .ends_with([DIFFERS_UPSTREAM, AHEAD_DOWNSTREAM])
+                    };
+                if marked {
+                    out.paint(Output::warn_style(), &text)
+                } else {
+                    text
+                }
+            })
+            .collect();
+        crate::outln!("{}", cells.join("  ").trim_end());
+    }
+    if any_up || any_ahead {
+        let mut legend = Vec::new();
+        if any_up {
+            legend.push(format!(
+                "{DIFFERS_UPSTREAM} digest differs from the upstream (`from`) lane's"
+            ));
+        }
+        if any_ahead {
+            legend.push(format!(
+                "{AHEAD_DOWNSTREAM} digest not yet in a downstream lane"
+            ));
+        }
+        crate::outln!("{}", legend.join("; "));
+    }
+    for v in views.iter().filter(|v| v.state.held) {
+        crate::outln!(
+            "{}",
+            out.paint(
+                Output::warn_style(),
+                &format!(
+                    "{}: HELD since {} by {} — {}",
+                    v.name,
+                    v.state.at.as_deref().unwrap_or("?"),
+                    v.state.by.as_deref().unwrap_or("unknown"),
+                    v.state.reason.as_deref().unwrap_or("no reason given")
+                )
+            )
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

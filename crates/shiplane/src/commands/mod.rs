@@ -15,6 +15,7 @@ mod quickstart;
 mod registry_gc;
 mod rollback;
 mod schema;
+mod status_view;
 
 use std::process::ExitCode;
 
