@@ -608,7 +608,15 @@ fn a_promotion_landing_during_gc_saves_its_digest() {
                         .env("SHIPLANE_CACHE_DIR", cache.path())
                         .env("SHIPLANE_ACTOR", "bob")
                         .env_remove("SHIPLANE_INTENT")
-                        .args(["promote", "dev", "--commit", &commit, "--json"])
+                        // v1 is older than what dev runs: moving back is deliberate here.
+                        .args([
+                            "promote",
+                            "dev",
+                            "--commit",
+                            &commit,
+                            "--allow-downgrade",
+                            "--json",
+                        ])
                         .output()
                         .unwrap();
                     *promoted.lock().unwrap() = Some(out);
