@@ -41,26 +41,7 @@ notify:
 
 /// The intent up to `lanes:`: the project, defaults and the three services.
 fn head(host: &str, gitops_url: &str) -> String {
-    format!(
-        r#"version: 1
-project: shop
-defaults:
-  registry: {host}/shop
-  gitops: {{ repo: "{gitops_url}", branch: main }}
-services:
-  api:
-    paths: ["services/api/**"]
-    build: {{ context: services/api }}
-    run: {{ port: 8000, health: {{ path: /healthz }} }}
-  web:
-    paths: ["apps/web/**"]
-    build: {{ context: apps/web }}
-    run: {{ port: 3000 }}
-  worker:
-    paths: ["services/worker/**"]
-    build: {{ context: services/worker }}
-"#
-    )
+    common::world::shop_intent_head(host, gitops_url)
 }
 
 fn world_with(gitops_url: impl Fn(&Path) -> String) -> Option<World> {

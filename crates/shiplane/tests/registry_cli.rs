@@ -450,7 +450,9 @@ fn gc_after_an_intent_only_repromotion_keeps_the_rollback_target() {
     let Some(w) = World::start(
         |host, gitops| {
             gc_intent(host, gitops)
-                .replace("  keep_newest: 5\n", "  keep_newest: 1\n")
+                // Packed images share one creation time, so "newest" would fall to tag names
+                // (random commit ids); with 0 only the references decide, deterministically.
+                .replace("  keep_newest: 5\n", "  keep_newest: 0\n")
                 .replace(
                     "    build: { context: services/api }\n",
                     "    build: { context: services/api }\n    run: { env: { LOG_LEVEL: info } }\n",
@@ -526,7 +528,9 @@ fn an_unreadable_release_json_stops_gc_before_any_deletion() {
     let Some(w) = World::start(
         |host, gitops| {
             gc_intent(host, gitops)
-                .replace("  keep_newest: 5\n", "  keep_newest: 1\n")
+                // Packed images share one creation time, so "newest" would fall to tag names
+                // (random commit ids); with 0 only the references decide, deterministically.
+                .replace("  keep_newest: 5\n", "  keep_newest: 0\n")
                 .replace(
                     "retention:\n",
                     "  preview:\n    template: true\n    namespace: \"shop-{name}\"\n    gitops: { path: \"lanes/preview/{name}\" }\nretention:\n",
@@ -626,7 +630,9 @@ fn a_promotion_landing_during_gc_saves_its_digest() {
             // dev has no lane tags: nothing in the registry shows the promotion, only GitOps.
             gc_intent(&format!("127.0.0.1:{port}"), gitops)
                 .replace("  dev:\n    tags: [\"dev-latest\"]\n", "  dev: {}\n")
-                .replace("  keep_newest: 5\n", "  keep_newest: 1\n")
+                // Packed images share one creation time, so "newest" would fall to tag names
+                // (random commit ids); with 0 only the references decide, deterministically.
+                .replace("  keep_newest: 5\n", "  keep_newest: 0\n")
         },
         &[("services/api/main.py", "v1\n")],
     ) else {

@@ -18,26 +18,8 @@ const SERVICES: [&str; 3] = ["api", "web", "worker"];
 
 fn intent(host: &str, gitops: &Path, lanes: &str) -> String {
     format!(
-        r#"version: 1
-project: shop
-defaults:
-  registry: {host}/shop
-  gitops: {{ repo: "file://{}", branch: main }}
-services:
-  api:
-    paths: ["services/api/**"]
-    build: {{ context: services/api }}
-    run: {{ port: 8000, health: {{ path: /healthz }} }}
-  web:
-    paths: ["apps/web/**"]
-    build: {{ context: apps/web }}
-    run: {{ port: 3000 }}
-  worker:
-    paths: ["services/worker/**"]
-    build: {{ context: services/worker }}
-lanes:
-{lanes}"#,
-        gitops.display()
+        "{}lanes:\n{lanes}",
+        common::world::shop_intent_head(host, &format!("file://{}", gitops.display()))
     )
 }
 

@@ -157,3 +157,29 @@ impl World {
             .expect("git runs")
     }
 }
+
+/// The intent of the `shop` project up to `lanes:`: registry `host`, GitOps at `gitops_url`, and
+/// three services (`api` with a port and health path, `web`, `worker`). Shared by the lane tests.
+#[allow(dead_code, reason = "not every test file uses it")]
+pub fn shop_intent_head(host: &str, gitops_url: &str) -> String {
+    format!(
+        r#"version: 1
+project: shop
+defaults:
+  registry: {host}/shop
+  gitops: {{ repo: "{gitops_url}", branch: main }}
+services:
+  api:
+    paths: ["services/api/**"]
+    build: {{ context: services/api }}
+    run: {{ port: 8000, health: {{ path: /healthz }} }}
+  web:
+    paths: ["apps/web/**"]
+    build: {{ context: apps/web }}
+    run: {{ port: 3000 }}
+  worker:
+    paths: ["services/worker/**"]
+    build: {{ context: services/worker }}
+"#
+    )
+}
