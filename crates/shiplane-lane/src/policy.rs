@@ -586,28 +586,44 @@ mod binding_tests {
         }
     }
 
-    fn decide(approvals: &[Approval], hash: &str) -> Decision {
-        let eff = lanes();
-        let state = LaneState::default();
-        let zones = |_: &str| Some(TimeZone::UTC);
-        evaluate(&PolicyInput {
-            lane: &eff.lanes["prod"],
+    /// A request for `lane` from its upstream that passes every rule but the ones under test:
+    /// no version, branch or freeze rule, nothing held, nothing approved.
+    pub(super) fn input<'a>(
+        lane: &'a EffectiveLane,
+        state: &'a LaneState,
+        zones: &'a dyn Fn(&str) -> Option<TimeZone>,
+    ) -> PolicyInput<'a> {
+        PolicyInput {
+            lane,
             release_id: "r1",
-            source_lane: Some("dev"),
-            upstream_history: &["r1".to_owned()],
+            source_lane: lane.from.as_deref(),
+            upstream_history: &[],
             on_required_branch: None,
             earlier_versions: &[],
             requested_version: None,
-            approvals,
-            intent_hash: hash,
+            approvals: &[],
+            intent_hash: "h",
             now: Timestamp::UNIX_EPOCH,
-            zones: &zones,
-            state: &state,
+            zones,
+            state,
             override_freeze: None,
             override_hold: None,
             actor: "ann",
             downgrade_from: None,
             allow_downgrade: false,
+        }
+    }
+
+    fn decide(approvals: &[Approval], hash: &str) -> Decision {
+        let eff = lanes();
+        let state = LaneState::default();
+        let zones = |_: &str| Some(TimeZone::UTC);
+        let history = ["r1".to_owned()];
+        evaluate(&PolicyInput {
+            upstream_history: &history,
+            approvals,
+            intent_hash: hash,
+            ..input(&eff.lanes["prod"], &state, &zones)
         })
     }
 
@@ -671,23 +687,8 @@ mod downgrade_tests {
         let state = LaneState::default();
         let zones = |_: &str| Some(TimeZone::UTC);
         let mut input = PolicyInput {
-            lane: &eff.lanes["dev"],
-            release_id: "r1",
-            source_lane: None,
-            upstream_history: &[],
-            on_required_branch: None,
-            earlier_versions: &[],
-            requested_version: None,
-            approvals: &[],
-            intent_hash: "h",
-            now: Timestamp::UNIX_EPOCH,
-            zones: &zones,
-            state: &state,
-            override_freeze: None,
-            override_hold: None,
-            actor: "ann",
             downgrade_from: Some("0123456789abcdef"),
-            allow_downgrade: false,
+            ..super::binding_tests::input(&eff.lanes["dev"], &state, &zones)
         };
         let d = evaluate(&input);
         assert_eq!(
