@@ -136,15 +136,26 @@ impl Repo {
             .any(|p| !self.repo.has_object(gix_id(p))))
     }
 
+    /// Turns a gix error about object `id` (a `what`: commit, tree, blob) into the one error
+    /// every read reports, naming this repository.
+    fn object_error<E: std::error::Error + Send + Sync + 'static>(
+        &self,
+        what: &'static str,
+        id: String,
+    ) -> impl FnOnce(E) -> GitError + use<E> {
+        let repo = self.path.clone();
+        move |e| GitError::Object {
+            what,
+            id,
+            repo,
+            source: boxed(e),
+        }
+    }
+
     fn commit(&self, commit: Oid) -> Result<gix::Commit<'_>, GitError> {
         self.repo
             .find_commit(gix_id(commit))
-            .map_err(|e| GitError::Object {
-                what: "commit",
-                id: commit.to_hex(),
-                repo: self.path.clone(),
-                source: boxed(e),
-            })
+            .map_err(self.object_error("commit", commit.to_hex()))
     }
 
     /// The best common ancestor of `a` and `b`, or `None` when their histories are disjoint.
@@ -198,12 +209,7 @@ impl Repo {
         let tree = self
             .commit(commit)?
             .tree_id()
-            .map_err(|e| GitError::Object {
-                what: "commit",
-                id: commit.to_hex(),
-                repo: self.path.clone(),
-                source: boxed(e),
-            })?;
+            .map_err(self.object_error("commit", commit.to_hex()))?;
         listing::list(&self.repo, &self.path, tree.detach(), threads)
     }
 
@@ -220,26 +226,14 @@ impl Repo {
             self.commit(commit)?
                 .tree_id()
                 .map(gix::Id::detach)
-                .map_err(|e| GitError::Object {
-                    what: "commit",
-                    id: commit.to_hex(),
-                    repo: self.path.clone(),
-                    source: boxed(e),
-                })
+                .map_err(self.object_error("commit", commit.to_hex()))
         };
         let (base_tree, head_tree) = (tree_of(base)?, tree_of(head)?);
         if base_tree == head_tree {
             return Ok(Vec::new());
         }
-        let read_error = |id: gix::ObjectId| {
-            let repo = self.path.clone();
-            move |e: gix::Error| GitError::Object {
-                what: "tree",
-                id: id.to_string(),
-                repo,
-                source: boxed(e),
-            }
-        };
+        let read_error =
+            |id: gix::ObjectId| self.object_error::<gix::Error>("tree", id.to_string());
         let (mut base_buf, mut head_buf) = (Vec::new(), Vec::new());
         let base_iter = self
             .repo
@@ -317,12 +311,7 @@ impl Repo {
         let blob_obj = self
             .repo
             .find_blob(gix_id(blob))
-            .map_err(|e| GitError::Object {
-                what: "blob",
-                id: blob.to_hex(),
-                repo: self.path.clone(),
-                source: boxed(e),
-            })?;
+            .map_err(self.object_error("blob", blob.to_hex()))?;
         Ok(blob_obj.detach().data)
     }
 
@@ -343,22 +332,13 @@ impl Repo {
         path: &str,
         max_bytes: u64,
     ) -> Result<FileAtCommit, GitError> {
-        let object_error = |what: &'static str, id: String| {
-            let repo = self.path.clone();
-            move |e| GitError::Object {
-                what,
-                id,
-                repo,
-                source: boxed(e),
-            }
-        };
         let tree = self
             .commit(commit)?
             .tree()
-            .map_err(object_error("commit", commit.to_hex()))?;
+            .map_err(self.object_error("commit", commit.to_hex()))?;
         let Some(entry) = tree
             .lookup_entry_by_path(path)
-            .map_err(object_error("tree", commit.to_hex()))?
+            .map_err(self.object_error("tree", commit.to_hex()))?
         else {
             return Ok(FileAtCommit::Missing);
         };
@@ -380,12 +360,7 @@ impl Repo {
         let header = self
             .repo
             .find_header(gix_id(blob))
-            .map_err(|e| GitError::Object {
-                what: "blob",
-                id: blob.to_hex(),
-                repo: self.path.clone(),
-                source: boxed(e),
-            })?;
+            .map_err(self.object_error("blob", blob.to_hex()))?;
         if header.size() > max_bytes {
             return Ok(BoundedBlob::TooLarge {
                 size: header.size(),

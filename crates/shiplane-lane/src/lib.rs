@@ -24,6 +24,6 @@ pub use policy::{Decision, PolicyInput, Refusal, Rule, evaluate, order_refusal};
 pub use release::{
     Actor, Approval, Catalog, CatalogEntry, FORMAT_VERSION, FileError, HistoryEntry,
     IdentitySource, ImageStatus, LaneState, Override, Release, ReleaseImage, catalog_path,
-    manifests_dir, release_id, release_path, rollback_target, state_path,
+    intent_hash, manifests_dir, release_id, release_path, rollback_target, state_path,
 };
 pub use version::{Version, VersionError, next_version};

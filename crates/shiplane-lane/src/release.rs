@@ -385,6 +385,15 @@ fn short(commit: &str) -> &str {
     commit.get(..7).unwrap_or(commit)
 }
 
+/// The SHA-256 of the effective intent as canonical JSON: what a lane is rendered from (kept in
+/// [`Release::intent_hash`]) and what approvals are bound to ([`Approval::intent_hash`]).
+/// Serialising fails only for a model that cannot be JSON; it is an error rather than a hash
+/// over `null`, which would make every intent look the same.
+pub fn intent_hash(eff: &shiplane_intent::EffectiveIntent) -> Result<String, serde_json::Error> {
+    let value = serde_json::to_value(eff)?;
+    Ok(hex::encode(Sha256::digest(canonical_json(&value))))
+}
+
 /// The identity of a release: `<short source commit>-<first 8 hex of a hash over the source
 /// commit and every service's digest>`.
 ///

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
-use sha2::{Digest as _, Sha256};
 use shiplane_artifacts::{ServiceIndex, index_path};
 use shiplane_gitops::{CommitMessage, GitopsRepo, Outcome};
 use shiplane_intent::{EffectiveIntent, EffectiveLane};
@@ -91,7 +90,11 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
     let current_bytes = repo
         .read_file(&release_file)
         .map_err(|e| gitops_error("cannot read the lane's release", &e))?;
-    let current = read_release(&repo, lane)?;
+    let current = current_bytes
+        .as_deref()
+        .map(|b| Release::parse(&release_file, b))
+        .transpose()
+        .map_err(|e| CliError::new(ErrorKind::Failure, e.to_string()))?;
     let state = read_state(&repo, lane)?;
     let hash = intent_hash(&eff)?;
     let now = now();
@@ -711,19 +714,14 @@ fn record_approval(
     Ok(matches!(outcome, Outcome::Committed { .. }))
 }
 
-/// The SHA-256 of the effective intent as canonical JSON: what a lane is rendered from, and
-/// what approvals are bound to.
+/// [`shiplane_lane::intent_hash`] as a command error.
 pub(super) fn intent_hash(eff: &EffectiveIntent) -> Result<String, CliError> {
-    // A hash over `null` would make every intent look the same; refuse instead.
-    let value = serde_json::to_value(eff).map_err(|e| {
+    shiplane_lane::intent_hash(eff).map_err(|e| {
         CliError::new(
             ErrorKind::Failure,
             format!("cannot serialise the effective intent to hash it: {e}"),
         )
-    })?;
-    Ok(hex::encode(Sha256::digest(shiplane_lane::canonical_json(
-        &value,
-    ))))
+    })
 }
 
 /// Whether `older` is a strict ancestor of `newer` in the source repository: promoting it would
