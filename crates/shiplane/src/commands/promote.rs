@@ -106,6 +106,9 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
     // intent changed what the lane runs, and that change goes through the whole policy like
     // any other (SPEC §2.5), with approvals bound to this intent.
     let mut stores = Stores::default();
+    // The lane's files as rendered to tell whether anything changes; reused for the commit
+    // (only the release record differs), so a re-promotion renders once.
+    let mut rendered = None;
     if let Some(cur) = &same {
         let pending = state.pending_approvals.contains_key(&id);
         let unchanged = !args.dry_run && cur.intent_hash == hash && !pending;
@@ -118,9 +121,11 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
             let files = desired_files(&eff, lane, &probe, hibernated)?;
             let change = lane_change(&repo, &lane.gitops.path, &files, None)
                 .map_err(|e| gitops_error("cannot read the lane's files", &e))?;
-            summarize(&repo, &change)?
+            let changed = summarize(&repo, &change)?
                 .iter()
-                .any(|(p, _)| *p != release_file)
+                .any(|(p, _)| *p != release_file);
+            rendered = Some(files);
+            changed
         };
         if !changes_lane && !pending {
             // Where the release is taken from is checked on every request, also when nothing
@@ -326,8 +331,13 @@ pub fn run(args: &PromoteArgs, intent: Option<&Path>, out: &Output) -> Result<Ex
         promoted_from: candidate.promoted_from.clone(),
         overrides: decision.overrides.clone(),
     };
-    let hibernated = state.is_hibernated(lane.hibernate);
-    let files = desired_files(&eff, lane, &release, hibernated)?;
+    let files = match rendered {
+        Some(mut files) => {
+            files.files.insert(release_file.clone(), release.to_bytes());
+            files
+        }
+        None => desired_files(&eff, lane, &release, state.is_hibernated(lane.hibernate))?,
+    };
     crate::support::timing("rendered");
     let lane_path = lane.gitops.path.clone();
     let rid = release.id.clone();
